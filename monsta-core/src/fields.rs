@@ -50,7 +50,35 @@ pub use sliding_percentiles::{PercentilesSnapshot, SlidingPercentiles};
 pub use sliding_window::SlidingWindow;
 pub use value::{AnyValue, Value};
 
-use crate::{Clock, Error, state::FieldKind};
+use crate::{Clock, Error};
+
+/// What kind of field an entry of [`AppState::describe`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FieldKind {
+    /// [`Counter`](crate::fields::Counter).
+    Counter,
+    /// [`Gauge`](crate::fields::Gauge).
+    Gauge,
+    /// [`Value`](crate::fields::Value).
+    Value,
+    /// [`SlidingWindow`](crate::fields::SlidingWindow).
+    SlidingWindow,
+    /// [`PeriodicSum`](crate::fields::PeriodicSum).
+    PeriodicSum,
+    /// [`Ewma`](crate::fields::Ewma).
+    Ewma,
+    /// [`RunningStats`](crate::fields::RunningStats).
+    RunningStats,
+    /// [`SampledWindow`](crate::fields::SampledWindow).
+    SampledWindow,
+    /// [`LeakyBucket`](crate::fields::LeakyBucket).
+    LeakyBucket,
+    /// [`SlidingPercentiles`](crate::fields::SlidingPercentiles).
+    SlidingPercentiles,
+    /// A nested state serialized inline (`#[monsta(flatten)]`).
+    Flatten,
+}
 
 /// A monsta field: something a state holds, snapshots and serializes.
 pub trait Field: Send + Sync {
@@ -139,7 +167,7 @@ macro_rules! f64_field {
     ($ty:ident) => {
         impl $crate::fields::Field for $ty {
             type Snapshot = f64;
-            const KIND: $crate::state::FieldKind = $crate::state::FieldKind::$ty;
+            const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
             fn snapshot(&self) -> f64 {
                 self.get()
             }
@@ -167,7 +195,7 @@ macro_rules! struct_field {
     ($ty:ident, $snap:ty) => {
         impl $crate::fields::Field for $ty {
             type Snapshot = $snap;
-            const KIND: $crate::state::FieldKind = $crate::state::FieldKind::$ty;
+            const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
             fn snapshot(&self) -> $snap {
                 self.get()
             }

@@ -27,6 +27,7 @@
 pub mod clock;
 mod error;
 pub mod fields;
+pub(crate) mod lock;
 pub mod params;
 mod shard;
 pub mod state;

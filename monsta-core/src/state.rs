@@ -3,9 +3,10 @@
 
 use std::{fmt::Debug, ops::Deref};
 
-use parking_lot::ReentrantMutex;
 use serde::{Serialize, de::DeserializeOwned, ser::SerializeMap};
 
+pub use crate::fields::FieldKind;
+pub use crate::lock::{LockSet, StateGuard};
 use crate::{Clock, Error, fields::FieldRef};
 
 /// A monitoring state: a struct of monsta fields, implemented by
@@ -16,12 +17,28 @@ use crate::{Clock, Error, fields::FieldRef};
 /// [`snapshot`](AppState::snapshot) (and so no JSON rendering) observes part of
 /// them; transactions of different threads on the same state serialize.
 ///
-/// The derive can't add a lock to the user's struct, so the lock of a state is
-/// one of 64 process-wide reentrant mutexes, chosen by the state's address
-/// (and, for a state with flattened children, the set of its and their
-/// mutexes, taken in a fixed order). Two unrelated states may share a mutex;
-/// that costs at most some waiting, never correctness. Reentrancy lets a
-/// transaction take a snapshot of its own state.
+/// # The lock
+///
+/// Every state has a lock of its own, which transactions and snapshots take.
+/// The derive can't add a mutex to the struct, so the lock lives in a
+/// process-wide table keyed by the state's address: states that land on the
+/// same entry of the table still lock independently, so holding one state's
+/// lock never blocks another state. A state with flattened children locks
+/// its children too, lowest address first. The lock is reentrant: a
+/// transaction may take its own state's snapshot, or run another
+/// transaction on it.
+///
+/// Taking a snapshot (or the JSON, or the Prometheus text) of state `q`
+/// inside a transaction of state `p` waits only for transactions of `q`.
+/// It deadlocks only if the program nests the two states in both orders at
+/// once: one thread in `p.transaction(|_| q.snapshot())` while another is in
+/// `q.transaction(|_| p.snapshot())` (or the same with nested
+/// transactions). That is a lock-order cycle in the program, as with two
+/// mutexes, and it hangs both threads; take the inner snapshot after the
+/// transaction, or nest states in one order everywhere. A state and its own
+/// flattened child count as two states here: a transaction of the child
+/// that takes the parent's snapshot nests them in the order opposite to the
+/// parent's own transactions.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a monsta state (`AppState`)",
     label = "not an `AppState`",
@@ -133,96 +150,6 @@ impl<S: Debug> Debug for Tx<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Tx").field(self.state).finish()
     }
-}
-
-const STRIPES: usize = 64;
-#[allow(clippy::declare_interior_mutable_const)]
-const UNLOCKED: ReentrantMutex<()> = ReentrantMutex::new(());
-static LOCKS: [ReentrantMutex<()>; STRIPES] = [UNLOCKED; STRIPES];
-
-/// The set of lock stripes a state (with its flattened children) needs.
-#[doc(hidden)]
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LockSet(u64);
-
-impl LockSet {
-    /// Adds the stripe of the value at `addr`.
-    pub fn add<T>(&mut self, value: &T) {
-        let addr = std::ptr::from_ref(value) as usize as u64;
-        // Fibonacci hashing of the address; the top 6 bits pick the stripe.
-        let stripe = (addr >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58;
-        self.0 |= 1 << stripe;
-    }
-
-    /// Locks every stripe in the set, lowest first (one global order: no
-    /// deadlock between states whose sets overlap).
-    pub fn lock(self) -> StateGuard {
-        let mut bits = self.0;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            std::mem::forget(LOCKS[i].lock());
-            bits &= bits - 1;
-        }
-        StateGuard {
-            set: self.0,
-            _not_send: std::marker::PhantomData,
-        }
-    }
-}
-
-/// Holds a state's lock; released on drop. Not `Send`: it must be dropped on
-/// the thread that took it.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct StateGuard {
-    set: u64,
-    _not_send: std::marker::PhantomData<*const ()>,
-}
-
-impl Debug for StateGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateGuard").finish_non_exhaustive()
-    }
-}
-
-impl Drop for StateGuard {
-    fn drop(&mut self) {
-        let mut bits = self.set;
-        while bits != 0 {
-            let i = 63 - bits.leading_zeros() as usize;
-            // SAFETY: `LockSet::lock` locked stripe `i` on this thread (the
-            // guard is not `Send`) and forgot the guard; this is its unlock.
-            unsafe { LOCKS[i].force_unlock() };
-            bits &= !(1 << i);
-        }
-    }
-}
-
-/// What kind of field an entry of [`AppState::describe`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FieldKind {
-    /// [`Counter`](crate::fields::Counter).
-    Counter,
-    /// [`Gauge`](crate::fields::Gauge).
-    Gauge,
-    /// [`Value`](crate::fields::Value).
-    Value,
-    /// [`SlidingWindow`](crate::fields::SlidingWindow).
-    SlidingWindow,
-    /// [`PeriodicSum`](crate::fields::PeriodicSum).
-    PeriodicSum,
-    /// [`Ewma`](crate::fields::Ewma).
-    Ewma,
-    /// [`RunningStats`](crate::fields::RunningStats).
-    RunningStats,
-    /// [`SampledWindow`](crate::fields::SampledWindow).
-    SampledWindow,
-    /// [`LeakyBucket`](crate::fields::LeakyBucket).
-    LeakyBucket,
-    /// [`SlidingPercentiles`](crate::fields::SlidingPercentiles).
-    SlidingPercentiles,
-    /// A nested state serialized inline (`#[monsta(flatten)]`).
-    Flatten,
 }
 
 /// One field of a state, as [`AppState::describe`] and [`Visitor`] see it.
