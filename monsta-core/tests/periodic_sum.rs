@@ -471,3 +471,75 @@ fn a_manual_reset_after_a_step_back_does_not_bring_a_second_daily_reset() {
     advance_to(&clock, ts("2024-01-03T00:00:00Z"));
     assert_eq!(f.get(), 0.0);
 }
+
+#[test]
+fn resets_resume_after_a_jump_forward_and_back() {
+    let clock = ManualClock::starting_at(ts("2024-01-01T10:00:00Z"));
+    let f = sum("00:00", "UTC", &clock);
+    f.inc(4.0);
+    // A year ahead: one reset.
+    clock.shift_wall(SignedDuration::from_hours(24 * 365));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(f.get(), 0.0);
+    f.inc(2.0);
+    // And back: no reset, the sum keeps counting.
+    clock.set_wall(ts("2024-01-01T12:00:00Z"));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(f.get(), 2.0);
+    // The next midnight after the current wall time resets, and so does
+    // every one after it.
+    advance_to(&clock, ts("2024-01-01T23:59:59Z"));
+    assert_eq!(f.get(), 2.0);
+    advance_to(&clock, ts("2024-01-02T00:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+    for day in 3..=9 {
+        f.inc(1.0);
+        advance_to(&clock, ts(&format!("2024-01-0{day}T00:00:00Z")));
+        assert_eq!(f.get(), 0.0, "midnight of day {day}");
+    }
+}
+
+#[test]
+fn resets_resume_after_a_jump_back_then_forward() {
+    let clock = ManualClock::starting_at(ts("2024-06-10T10:00:00Z"));
+    let f = sum("06:00", "UTC", &clock);
+    f.inc(1.0);
+    // A week back: the period moves back, no reset.
+    clock.shift_wall(SignedDuration::from_hours(-24 * 7));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(f.get(), 1.0);
+    // The next 06:00 after the new wall time resets.
+    advance_to(&clock, ts("2024-06-04T06:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+    f.inc(3.0);
+    // Forward again, past several reset times: one reset.
+    clock.set_wall(ts("2024-06-10T10:00:00Z"));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(f.get(), 0.0);
+    f.inc(5.0);
+    advance_to(&clock, ts("2024-06-11T05:59:59Z"));
+    assert_eq!(f.get(), 5.0);
+    advance_to(&clock, ts("2024-06-11T06:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+}
+
+#[test]
+fn a_step_back_over_the_reset_that_just_happened_never_repeats_it_nor_goes_negative() {
+    let clock = ManualClock::starting_at(ts("2024-01-01T23:59:00Z"));
+    let f = sum("00:00", "UTC", &clock);
+    f.inc(1.0);
+    advance_to(&clock, ts("2024-01-02T00:00:30Z"));
+    assert_eq!(f.get(), 0.0);
+    f.inc(6.0);
+    // Back one minute, across that midnight, three times over.
+    for _ in 0..3 {
+        clock.shift_wall(SignedDuration::from_secs(-60));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(f.get(), 6.0);
+        advance_to(&clock, clock.wall() + SignedDuration::from_secs(59));
+        assert_eq!(f.get(), 6.0, "at {}", clock.wall());
+    }
+    assert!(f.get() >= 0.0);
+    advance_to(&clock, ts("2024-01-03T00:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+}

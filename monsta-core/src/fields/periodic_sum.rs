@@ -34,9 +34,18 @@ const RECHECK: u64 = 1_000_000_000;
 /// - a `reset_at` in a repeated hour resets at its first occurrence: `02:30`
 ///   in Berlin on 2024-10-27 resets at 02:30 CEST, not again at 02:30 CET.
 ///
-/// The period only moves forward: if the wall clock steps backwards, the sum
-/// keeps counting in the current period instead of resetting again; if it
-/// steps forwards past a reset time, the reset happens within a second.
+/// The period follows the wall clock, which may step (NTP, a manual change,
+/// a suspended laptop), noticed within a second:
+///
+/// - a step forward past a reset time resets (once, however many reset times
+///   it skips);
+/// - a step back moves the period back without a reset, and the sum keeps
+///   counting; resets resume at the next `reset_at` after the new wall time,
+///   except that the reset that happened last is never repeated: a step back
+///   across the midnight that just reset does not bring a second reset when
+///   that midnight comes again;
+/// - so after any step, forward, back, or forward then back (a year ahead and
+///   back again), the field resets at the next `reset_at` as usual.
 ///
 /// JSON: a number. Defaults: `reset_at` = 00:00, `tz` = the system's zone.
 ///
@@ -69,8 +78,32 @@ pub struct PeriodicSum {
     /// Monotonic nanoseconds after which the hot path takes the slow path.
     deadline: AtomicU64,
     sum: ShardedF64,
-    /// The start of the current period, in wall-clock time.
-    period: Mutex<Timestamp>,
+    period: Mutex<Period>,
+}
+
+/// Where a [`PeriodicSum`] stands in wall-clock time.
+#[derive(Debug, Clone, Copy)]
+struct Period {
+    /// The start of the current period: the most recent `reset_at` at or
+    /// before the wall time of the last look.
+    start: Timestamp,
+    /// The period start at which the sum was last zeroed (or the field
+    /// created): a period the wall clock returns to after a step back does
+    /// not reset a second time.
+    zeroed: Timestamp,
+}
+
+impl Period {
+    /// Moves to the period that starts at `start`; whether the sum must be
+    /// zeroed.
+    fn enter(&mut self, start: Timestamp) -> bool {
+        let zero = start > self.start && start != self.zeroed;
+        self.start = start;
+        if zero {
+            self.zeroed = start;
+        }
+        zero
+    }
 }
 
 impl PeriodicSum {
@@ -102,7 +135,10 @@ impl PeriodicSum {
         let s = PeriodicSum {
             clock: clock.clone(),
             reset_at,
-            period: Mutex::new(Timestamp::MIN),
+            period: Mutex::new(Period {
+                start: Timestamp::MIN,
+                zeroed: Timestamp::MIN,
+            }),
             tz,
             deadline: AtomicU64::new(0),
             sum: ShardedF64::new(0.0),
@@ -138,11 +174,14 @@ impl PeriodicSum {
     pub fn reset(&self) {
         let mut p = self.period.lock();
         let wall = self.clock.wall();
-        // Never back to an earlier period (after a wall clock step back):
-        // the reset that period already had would come a second time.
-        *p = (*p).max(self.period_start(wall));
+        let start = self.period_start(wall);
+        // The daily reset of this period counts as done: a manual reset
+        // after a step back does not bring a second one at the boundary the
+        // wall clock returns to.
+        p.zeroed = p.zeroed.max(start);
+        p.start = start;
         self.sum.take();
-        self.arm(wall, *p);
+        self.arm(wall, start);
     }
 
     /// The sum since the most recent reset.
@@ -210,16 +249,14 @@ impl PeriodicSum {
 
     /// Starts a new period if the wall clock has passed a reset; returns the
     /// period lock, so reads and `set` don't interleave with a reset.
-    fn synced(&self) -> parking_lot::MutexGuard<'_, Timestamp> {
+    fn synced(&self) -> parking_lot::MutexGuard<'_, Period> {
         let mut p = self.period.lock();
         if self.clock.nanos() >= self.deadline.load(Acquire) {
             let wall = self.clock.wall();
-            let start = self.period_start(wall);
-            if start > *p {
-                *p = start;
+            if p.enter(self.period_start(wall)) {
                 self.sum.take();
             }
-            self.arm(wall, *p);
+            self.arm(wall, p.start);
         }
         p
     }
