@@ -1,4 +1,4 @@
-//! The DESIGN.md example state, shared by the benches.
+//! The reference example state (every field kind, a flattened child), shared by the benches.
 #![allow(dead_code)]
 
 use monsta::{AppState, fields::*};
