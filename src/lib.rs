@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub use monsta_core::{
-    AppState, Clock, Error, FieldInfo, FieldKind, FieldRef, ManualClock, StateGuard, Tx, Visitor,
-    clock, params,
+    AppState, Clock, Error, FieldInfo, FieldKind, FieldRef, ManualClock, SignedDuration,
+    StateGuard, Timestamp, Tx, Visitor, clock, jiff, params,
 };
 
 /// The field types of a monitoring state.

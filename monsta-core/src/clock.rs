@@ -215,7 +215,7 @@ impl ManualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use jiff::SignedDuration;
+    /// use monsta_core::SignedDuration;
     /// use monsta_core::clock::ManualClock;
     ///
     /// let clock = ManualClock::new();

@@ -1,4 +1,4 @@
-//! The core of [monsta](https://docs.rs/monsta): the field types of a
+//! The core of [monsta](https://docs.rs/monsta-state): the field types of a
 //! monitoring state, the clock they read, the [`AppState`] trait that
 //! `#[derive(AppState)]` implements, and scoped transactions.
 //!
@@ -33,6 +33,16 @@ mod shard;
 pub mod state;
 
 pub use clock::{Clock, ManualClock};
+/// The date and time crate monsta's public API speaks in: the wall times of
+/// [`ManualClock`] and [`Clock::wall`], the reset time and zone of
+/// [`PeriodicSum`](fields::PeriodicSum). Use these re-exports (or a `jiff`
+/// dependency of the same major version) so the types match.
+pub use jiff;
+/// An instant in wall-clock time ([`jiff::Timestamp`]).
+pub use jiff::Timestamp;
+/// A signed span of time ([`jiff::SignedDuration`]), as
+/// [`ManualClock::shift_wall`] takes.
+pub use jiff::SignedDuration;
 pub use error::Error;
 pub use fields::{Field, FieldRef};
 pub use state::{AppState, FieldInfo, FieldKind, StateGuard, Tx, Visitor};

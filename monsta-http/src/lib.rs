@@ -1,4 +1,4 @@
-//! The HTTP side of [monsta](https://docs.rs/monsta): a [`StatusReporter`]
+//! The HTTP side of [monsta](https://docs.rs/monsta-state): a [`StatusReporter`]
 //! that serves a service's monitoring state as JSON, on a small hyper server
 //! of its own or mounted in the host app.
 //!
