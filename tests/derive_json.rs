@@ -255,18 +255,27 @@ struct Recorder(Vec<String>);
 
 impl Visitor for Recorder {
     fn field(&mut self, info: &FieldInfo, field: FieldRef<'_>) {
-        let value = match field {
-            FieldRef::Counter(c) => c.get().to_string(),
-            FieldRef::Gauge(g) => g.get().to_string(),
-            FieldRef::Value(v) => v.to_json().to_string(),
-            FieldRef::SlidingWindow(w) => w.get().to_string(),
-            FieldRef::PeriodicSum(s) => s.get().to_string(),
-            FieldRef::Ewma(e) => format!("{:?}", e.get()),
-            FieldRef::RunningStats(s) => s.get().n.to_string(),
-            FieldRef::SampledWindow(w) => w.get().to_string(),
-            FieldRef::LeakyBucket(b) => b.get().level.to_string(),
-            FieldRef::SlidingPercentiles(p) => p.get().n.to_string(),
-            _ => "?".into(),
+        let value = if let Some(c) = field.downcast::<Counter>() {
+            c.get().to_string()
+        } else if let Some(g) = field.downcast::<Gauge>() {
+            g.get().to_string()
+        } else if let Some(w) = field.downcast::<SlidingWindow>() {
+            w.get().to_string()
+        } else if let Some(s) = field.downcast::<PeriodicSum>() {
+            s.get().to_string()
+        } else if let Some(e) = field.downcast::<Ewma>() {
+            format!("{:?}", e.get())
+        } else if let Some(s) = field.downcast::<RunningStats>() {
+            s.get().n.to_string()
+        } else if let Some(w) = field.downcast::<SampledWindow>() {
+            w.get().to_string()
+        } else if let Some(b) = field.downcast::<LeakyBucket>() {
+            b.get().level.to_string()
+        } else if let Some(p) = field.downcast::<SlidingPercentiles>() {
+            p.get().n.to_string()
+        } else {
+            // A `Value`, whatever its type.
+            field.to_json().to_string()
         };
         self.0.push(format!("{}={value}", info.name));
     }

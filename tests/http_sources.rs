@@ -56,8 +56,8 @@ impl AppState for Tiny {
     }
 
     fn visit(&self, visitor: &mut dyn Visitor) {
-        visitor.field(&HITS, FieldRef::Counter(&self.hits));
-        visitor.field(&STATUS, FieldRef::Value(&self.status));
+        visitor.field(&HITS, FieldRef::new(&self.hits));
+        visitor.field(&STATUS, FieldRef::new(&self.status));
     }
 
     fn snapshot_unlocked(&self) -> TinySnapshot {

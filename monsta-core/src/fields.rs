@@ -34,7 +34,7 @@ mod sliding_percentiles;
 mod sliding_window;
 mod value;
 
-use std::{fmt::Debug, time::Duration};
+use std::{any::Any, fmt::Debug, time::Duration};
 
 use jiff::civil::Time;
 use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
@@ -50,7 +50,10 @@ pub use sliding_percentiles::{PercentilesSnapshot, SlidingPercentiles};
 pub use sliding_window::SlidingWindow;
 pub use value::{AnyValue, Value};
 
-use crate::{Clock, Error};
+use crate::{
+    Clock, Error,
+    export::{Family, Samples},
+};
 
 /// What kind of field an entry of [`AppState::describe`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,9 +81,39 @@ pub enum FieldKind {
     SlidingPercentiles,
     /// A nested state serialized inline (`#[monsta(flatten)]`).
     Flatten,
+    /// A field type defined outside monsta, by the name it gives itself.
+    Custom(&'static str),
 }
 
-/// A monsta field: something a state holds, snapshots and serializes.
+impl FieldKind {
+    /// The kind's name: the field type's name (`"SlidingWindow"`), or a
+    /// custom kind's own.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            FieldKind::Counter => "Counter",
+            FieldKind::Gauge => "Gauge",
+            FieldKind::Value => "Value",
+            FieldKind::SlidingWindow => "SlidingWindow",
+            FieldKind::PeriodicSum => "PeriodicSum",
+            FieldKind::Ewma => "Ewma",
+            FieldKind::RunningStats => "RunningStats",
+            FieldKind::SampledWindow => "SampledWindow",
+            FieldKind::LeakyBucket => "LeakyBucket",
+            FieldKind::SlidingPercentiles => "SlidingPercentiles",
+            FieldKind::Flatten => "Flatten",
+            FieldKind::Custom(name) => name,
+        }
+    }
+}
+
+/// A monsta field: something a state holds, snapshots, serializes and
+/// exports.
+///
+/// Every field type, built in or defined elsewhere, describes itself here:
+/// its snapshot, its kind, and what it exports to a metrics system (its
+/// families, known at compile time, and its samples). Exporters such as the
+/// Prometheus collector read only this, so a field type of one's own is
+/// exported like the built-in ones.
 pub trait Field: Send + Sync {
     /// The plain-data value of the field, as it appears in a state's snapshot.
     type Snapshot: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
@@ -88,11 +121,25 @@ pub trait Field: Send + Sync {
     /// What kind of field this is.
     const KIND: FieldKind;
 
+    /// The metric families the field exports, in the order
+    /// [`export`](Self::export) indexes them. Empty: nothing is exported.
+    const FAMILIES: &'static [Family];
+
     /// The current value.
     fn snapshot(&self) -> Self::Snapshot;
 
-    /// A typed reference, for visitors such as exporters.
-    fn as_field_ref(&self) -> FieldRef<'_>;
+    /// Writes the field's current samples into `out`, each under the index
+    /// of its family in [`FAMILIES`](Self::FAMILIES). Called under the
+    /// state's lock.
+    fn export(&self, out: &mut dyn Samples);
+
+    /// A reference for visitors such as exporters.
+    fn as_field_ref(&self) -> FieldRef<'_>
+    where
+        Self: Serialize + Sized + 'static,
+    {
+        FieldRef::new(self)
+    }
 
     /// Reads a snapshot back from JSON. Fields whose value is a bare `f64`
     /// read `null` (how NaN and infinities are written) as NaN.
@@ -105,31 +152,85 @@ pub trait Field: Send + Sync {
     }
 }
 
-/// A typed reference to one field, handed to a [`Visitor`](crate::Visitor).
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum FieldRef<'a> {
-    /// A [`Counter`].
-    Counter(&'a Counter),
-    /// A [`Gauge`].
-    Gauge(&'a Gauge),
-    /// A [`Value`], type-erased.
-    Value(&'a dyn AnyValue),
-    /// A [`SlidingWindow`].
-    SlidingWindow(&'a SlidingWindow),
-    /// A [`PeriodicSum`].
-    PeriodicSum(&'a PeriodicSum),
-    /// An [`Ewma`].
-    Ewma(&'a Ewma),
-    /// A [`RunningStats`].
-    RunningStats(&'a RunningStats),
-    /// A [`SampledWindow`].
-    SampledWindow(&'a SampledWindow),
-    /// A [`LeakyBucket`].
-    LeakyBucket(&'a LeakyBucket),
-    /// A [`SlidingPercentiles`].
-    SlidingPercentiles(&'a SlidingPercentiles),
+/// A field of a state with its type erased, handed to a
+/// [`Visitor`](crate::Visitor): its exported families and samples, its JSON,
+/// and the field itself for visitors that know the type.
+#[derive(Clone, Copy)]
+pub struct FieldRef<'a> {
+    field: &'a dyn DynField,
 }
+
+impl<'a> FieldRef<'a> {
+    /// A reference to `field`.
+    pub fn new<T: Field + Serialize + 'static>(field: &'a T) -> Self {
+        FieldRef { field }
+    }
+
+    /// The families the field exports ([`Field::FAMILIES`]).
+    pub fn families(&self) -> &'static [Family] {
+        self.field.families()
+    }
+
+    /// Writes the field's samples ([`Field::export`]).
+    pub fn export(&self, out: &mut dyn Samples) {
+        self.field.export(out);
+    }
+
+    /// The field's value as JSON (`null` if it fails to serialize).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.field.to_json()
+    }
+
+    /// The field as its concrete type, if it is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monsta_core::{Field, fields::{Counter, Gauge}};
+    ///
+    /// let calls = Counter::with_value(3);
+    /// let field = calls.as_field_ref();
+    /// assert_eq!(field.downcast::<Counter>().map(Counter::get), Some(3));
+    /// assert!(field.downcast::<Gauge>().is_none());
+    /// assert_eq!(field.to_json(), serde_json::json!(3));
+    /// ```
+    pub fn downcast<T: 'static>(&self) -> Option<&'a T> {
+        self.field.as_any().downcast_ref()
+    }
+}
+
+impl Debug for FieldRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FieldRef").field(&self.to_json()).finish()
+    }
+}
+
+/// What [`FieldRef`] calls: [`Field`] as an object-safe trait.
+trait DynField: Send + Sync {
+    fn families(&self) -> &'static [Family];
+    fn export(&self, out: &mut dyn Samples);
+    fn to_json(&self) -> serde_json::Value;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Field + Serialize + 'static> DynField for T {
+    fn families(&self) -> &'static [Family] {
+        T::FAMILIES
+    }
+    fn export(&self, out: &mut dyn Samples) {
+        Field::export(self, out);
+    }
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The one family of a field whose value is a single number: the field's
+/// own name, with its unit.
+pub(crate) const GAUGE: &[Family] = &[Family::gauge("", "").with_unit()];
 
 /// The parameters `#[derive(AppState)]` read from a field's attributes; each
 /// field type picks those it knows. Not part of the stable API.
@@ -168,11 +269,12 @@ macro_rules! f64_field {
         impl $crate::fields::Field for $ty {
             type Snapshot = f64;
             const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
+            const FAMILIES: &'static [$crate::export::Family] = $crate::fields::GAUGE;
             fn snapshot(&self) -> f64 {
                 self.get()
             }
-            fn as_field_ref(&self) -> $crate::fields::FieldRef<'_> {
-                $crate::fields::FieldRef::$ty(self)
+            fn export(&self, out: &mut dyn $crate::export::Samples) {
+                out.gauge(0, self.get());
             }
             fn deserialize_snapshot<'de, D: serde::Deserializer<'de>>(
                 d: D,
@@ -190,17 +292,20 @@ macro_rules! f64_field {
 }
 pub(crate) use f64_field;
 
-/// Implements `Field` and `Serialize` for a field whose snapshot is a struct.
+/// Implements `Field` and `Serialize` for a field whose snapshot is a
+/// struct, with its families and a function that exports a snapshot.
 macro_rules! struct_field {
-    ($ty:ident, $snap:ty) => {
+    ($ty:ident, $snap:ty, $families:expr, $export:expr) => {
         impl $crate::fields::Field for $ty {
             type Snapshot = $snap;
             const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
+            const FAMILIES: &'static [$crate::export::Family] = $families;
             fn snapshot(&self) -> $snap {
                 self.get()
             }
-            fn as_field_ref(&self) -> $crate::fields::FieldRef<'_> {
-                $crate::fields::FieldRef::$ty(self)
+            fn export(&self, out: &mut dyn $crate::export::Samples) {
+                let export: fn(&$snap, &mut dyn $crate::export::Samples) = $export;
+                export(&self.get(), out);
             }
         }
 

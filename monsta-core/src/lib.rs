@@ -26,6 +26,7 @@
 
 pub mod clock;
 mod error;
+pub mod export;
 pub mod fields;
 pub(crate) mod lock;
 pub mod params;
@@ -33,16 +34,16 @@ mod shard;
 pub mod state;
 
 pub use clock::{Clock, ManualClock};
+pub use error::Error;
+pub use fields::{Field, FieldRef};
 /// The date and time crate monsta's public API speaks in: the wall times of
 /// [`ManualClock`] and [`Clock::wall`], the reset time and zone of
 /// [`PeriodicSum`](fields::PeriodicSum). Use these re-exports (or a `jiff`
 /// dependency of the same major version) so the types match.
 pub use jiff;
-/// An instant in wall-clock time ([`jiff::Timestamp`]).
-pub use jiff::Timestamp;
 /// A signed span of time ([`jiff::SignedDuration`]), as
 /// [`ManualClock::shift_wall`] takes.
 pub use jiff::SignedDuration;
-pub use error::Error;
-pub use fields::{Field, FieldRef};
+/// An instant in wall-clock time ([`jiff::Timestamp`]).
+pub use jiff::Timestamp;
 pub use state::{AppState, FieldInfo, FieldKind, StateGuard, Tx, Visitor};

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use monsta_core::{
-    Field, FieldKind, FieldRef,
+    Field, FieldKind,
     clock::ManualClock,
     fields::{
         Counter, Ewma, Gauge, LeakyBucket, PeriodicSum, RunningStats, SampledWindow,
@@ -46,20 +46,24 @@ fn kinds_and_references() {
     assert_eq!(LeakyBucket::KIND, FieldKind::LeakyBucket);
     assert_eq!(SlidingPercentiles::KIND, FieldKind::SlidingPercentiles);
 
-    assert!(matches!(counter.as_field_ref(), FieldRef::Counter(r) if std::ptr::eq(r, &counter)));
-    assert!(matches!(gauge.as_field_ref(), FieldRef::Gauge(r) if std::ptr::eq(r, &gauge)));
-    assert!(matches!(value.as_field_ref(), FieldRef::Value(v) if v.as_f64() == Some(1.0)));
-    assert!(
-        matches!(window.as_field_ref(), FieldRef::SlidingWindow(r) if std::ptr::eq(r, &window))
-    );
-    assert!(matches!(sum.as_field_ref(), FieldRef::PeriodicSum(r) if std::ptr::eq(r, &sum)));
-    assert!(matches!(ewma.as_field_ref(), FieldRef::Ewma(r) if std::ptr::eq(r, &ewma)));
-    assert!(matches!(stats.as_field_ref(), FieldRef::RunningStats(r) if std::ptr::eq(r, &stats)));
-    assert!(
-        matches!(sampled.as_field_ref(), FieldRef::SampledWindow(r) if std::ptr::eq(r, &sampled))
-    );
-    assert!(matches!(bucket.as_field_ref(), FieldRef::LeakyBucket(r) if std::ptr::eq(r, &bucket)));
-    assert!(matches!(pct.as_field_ref(), FieldRef::SlidingPercentiles(r) if std::ptr::eq(r, &pct)));
+    fn points_to<T: Field + serde::Serialize + 'static>(field: &T) -> bool {
+        field
+            .as_field_ref()
+            .downcast::<T>()
+            .is_some_and(|r| std::ptr::eq(r, field))
+    }
+    assert!(points_to(&counter));
+    assert!(points_to(&gauge));
+    assert!(points_to(&value));
+    assert_eq!(value.as_field_ref().to_json(), serde_json::json!(1));
+    assert!(points_to(&window));
+    assert!(points_to(&sum));
+    assert!(points_to(&ewma));
+    assert!(points_to(&stats));
+    assert!(points_to(&sampled));
+    assert!(points_to(&bucket));
+    assert!(points_to(&pct));
+    assert!(counter.as_field_ref().downcast::<Gauge>().is_none());
 }
 
 #[test]

@@ -127,7 +127,7 @@ impl<S: AppState> StateCollector<S> {
     /// #     fn try_with_clock(_: &Clock) -> Result<Self, monsta_core::Error> { Ok(Service { queue: Gauge::new() }) }
     /// #     fn describe() -> Vec<monsta_core::FieldInfo> { vec![QUEUE] }
     /// #     fn visit(&self, v: &mut dyn monsta_core::Visitor) {
-    /// #         v.field(&QUEUE, monsta_core::FieldRef::Gauge(&self.queue));
+    /// #         v.field(&QUEUE, monsta_core::FieldRef::new(&self.queue));
     /// #     }
     /// #     fn snapshot_unlocked(&self) -> serde_json::Value { serde_json::to_value(self).unwrap() }
     /// # }
@@ -174,7 +174,7 @@ impl<S: AppState> StateCollector<S> {
                 layout
             }
         };
-        let families = layout.families(uptime, reader.readings);
+        let families = layout.families(uptime, reader.samples);
         (layout, families)
     }
 }

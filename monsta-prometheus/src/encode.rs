@@ -107,12 +107,12 @@ fn text(head: &Head, body: &Body, help: &str, encoder: &mut DescriptorEncoder<'_
     }
 }
 
-/// Gauge samples told apart by one label, under a family already described:
-/// the label's value is the sample's key without a leading `p`.
+/// Gauge samples told apart by one label, under a family already described.
 fn labelled(mut metric: MetricEncoder<'_>, label: &str, samples: &[(String, f64)]) -> fmt::Result {
-    for (key, v) in samples {
-        let value = key.strip_prefix('p').unwrap_or(key);
-        metric.encode_family(&[(label, value)])?.encode_gauge(v)?;
+    for (value, v) in samples {
+        metric
+            .encode_family(&[(label, value.as_str())])?
+            .encode_gauge(v)?;
     }
     Ok(())
 }

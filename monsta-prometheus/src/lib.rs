@@ -37,9 +37,9 @@
 //! #     }
 //! #     fn describe() -> Vec<FieldInfo> { vec![JOBS, QUEUE, STATUS] }
 //! #     fn visit(&self, v: &mut dyn Visitor) {
-//! #         v.field(&JOBS, FieldRef::Counter(&self.jobs));
-//! #         v.field(&QUEUE, FieldRef::Gauge(&self.queue));
-//! #         v.field(&STATUS, FieldRef::Value(&self.status));
+//! #         v.field(&JOBS, FieldRef::new(&self.jobs));
+//! #         v.field(&QUEUE, FieldRef::new(&self.queue));
+//! #         v.field(&STATUS, FieldRef::new(&self.status));
 //! #     }
 //! #     fn snapshot_unlocked(&self) -> serde_json::Value { serde_json::to_value(self).unwrap() }
 //! # }

@@ -5,7 +5,10 @@
 //! [`Layout`]; a scrape reads the values under the state's lock
 //! ([`Reader`]) and pairs them with the layout's [`Head`]s.
 
-use monsta_core::{FieldInfo, FieldKind, FieldRef, Visitor, fields::AnyValue};
+use monsta_core::{
+    FieldInfo, FieldKind, FieldRef, Visitor,
+    export::{Family as ExportFamily, MetricType, Samples},
+};
 use prometheus_client::registry::Unit;
 
 use crate::{
@@ -83,8 +86,6 @@ pub(crate) struct Family {
 
 /// The label of a `Value` that is neither a number nor a boolean.
 pub(crate) const INFO_LABEL: &str = "value";
-/// The label telling a `SlidingPercentiles`' percentiles apart.
-pub(crate) const PERCENTILE_LABEL: &str = "percentile";
 
 /// The name of the uptime metric.
 pub(crate) const UPTIME_METRIC: &str = "process_uptime_seconds";
@@ -96,7 +97,7 @@ const UPTIME_HELP: &str = "Seconds since the monitoring reporter started or was 
 pub(crate) enum Event {
     Enter(FieldInfo),
     Leave,
-    Field(FieldInfo, Shape),
+    Field(FieldInfo, &'static [ExportFamily]),
 }
 
 impl Event {
@@ -107,7 +108,9 @@ impl Event {
         match (self, other) {
             (Event::Enter(a), Event::Enter(b)) => same_info(a, b),
             (Event::Leave, Event::Leave) => true,
-            (Event::Field(a, x), Event::Field(b, y)) => x == y && same_info(a, b),
+            (Event::Field(a, x), Event::Field(b, y)) => {
+                (std::ptr::eq(*x, *y) || x == y) && same_info(a, b)
+            }
             _ => false,
         }
     }
@@ -125,71 +128,33 @@ fn same_info(a: &FieldInfo, b: &FieldInfo) -> bool {
         }
 }
 
-/// Which families a field can give, by the type of the field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shape {
-    Counter,
-    /// `Gauge`, `SlidingWindow`, `PeriodicSum`, `SampledWindow`.
-    Gauge,
-    Ewma,
-    RunningStats,
-    LeakyBucket,
-    SlidingPercentiles,
-    Value,
-    /// A field type this crate does not know yet: left out.
-    Unknown,
-}
-
-/// The value of a field, read under the state's lock.
+/// One field's sample, in visit order: the field's index among the
+/// visit's fields, its family's index in the field's
+/// [`FAMILIES`](monsta_core::Field::FAMILIES), and the values.
 #[derive(Debug)]
-pub(crate) enum Reading {
-    Counter(u64),
-    Gauge(f64),
-    Ewma(Option<f64>),
-    RunningStats {
-        n: u64,
-        mean: f64,
-        stddev: f64,
-        min: f64,
-        max: f64,
-    },
-    LeakyBucket {
-        level: f64,
-        capacity: f64,
-    },
-    SlidingPercentiles {
-        n: u64,
-        quantiles: Vec<(String, f64)>,
-        min: f64,
-        max: f64,
-    },
-    /// A `Value`: a number, a boolean or a string; `None` for what is left
-    /// out.
-    Value(Option<ValueReading>),
-    Unknown,
+pub(crate) struct Sample {
+    field: usize,
+    family: usize,
+    body: Body,
 }
 
-#[derive(Debug)]
-pub(crate) enum ValueReading {
-    Number(f64),
-    Bool(bool),
-    String(String),
-}
-
-/// Reads every field of a visit: its description and its value.
+/// Reads every field of a visit: its description and its samples.
 #[derive(Debug, Default)]
 pub(crate) struct Reader {
     pub events: Vec<Event>,
-    pub readings: Vec<Reading>,
+    pub samples: Vec<Sample>,
+    /// How many fields the visit reported so far.
+    fields: usize,
 }
 
 impl Reader {
     /// A reader with room for a visit like the one `layout` was built from.
     pub fn sized_for(layout: Option<&Layout>) -> Self {
-        let (events, readings) = layout.map_or((0, 0), |l| (l.events.len(), l.fields.len()));
+        let (events, samples) = layout.map_or((0, 0), |l| (l.events.len(), l.heads.len()));
         Reader {
             events: Vec::with_capacity(events),
-            readings: Vec::with_capacity(readings),
+            samples: Vec::with_capacity(samples),
+            fields: 0,
         }
     }
 }
@@ -204,60 +169,76 @@ impl Visitor for Reader {
     }
 
     fn field(&mut self, info: &FieldInfo, field: FieldRef<'_>) {
-        let (shape, reading) = match field {
-            FieldRef::Counter(c) => (Shape::Counter, Reading::Counter(c.get())),
-            FieldRef::Gauge(g) => (Shape::Gauge, Reading::Gauge(g.get())),
-            FieldRef::SlidingWindow(w) => (Shape::Gauge, Reading::Gauge(w.get())),
-            FieldRef::PeriodicSum(s) => (Shape::Gauge, Reading::Gauge(s.get())),
-            FieldRef::SampledWindow(w) => (Shape::Gauge, Reading::Gauge(w.get())),
-            FieldRef::Ewma(e) => (Shape::Ewma, Reading::Ewma(e.get())),
-            FieldRef::RunningStats(r) => {
-                let s = r.get();
-                let reading = Reading::RunningStats {
-                    n: s.n,
-                    mean: s.mean,
-                    stddev: s.stddev,
-                    min: s.min,
-                    max: s.max,
-                };
-                (Shape::RunningStats, reading)
-            }
-            FieldRef::LeakyBucket(b) => {
-                let s = b.get();
-                let reading = Reading::LeakyBucket {
-                    level: s.level,
-                    capacity: s.capacity,
-                };
-                (Shape::LeakyBucket, reading)
-            }
-            FieldRef::SlidingPercentiles(p) => {
-                let s = p.get();
-                let reading = Reading::SlidingPercentiles {
-                    n: s.n,
-                    quantiles: s.quantiles,
-                    min: s.min,
-                    max: s.max,
-                };
-                (Shape::SlidingPercentiles, reading)
-            }
-            FieldRef::Value(v) => (Shape::Value, Reading::Value(value_reading(v))),
-            _ => (Shape::Unknown, Reading::Unknown),
+        let families = field.families();
+        self.events.push(Event::Field(info.clone(), families));
+        let mut out = FieldSamples {
+            field: self.fields,
+            families,
+            samples: &mut self.samples,
         };
-        self.events.push(Event::Field(info.clone(), shape));
-        self.readings.push(reading);
+        field.export(&mut out);
+        self.fields += 1;
     }
 }
 
-/// A `Value` as a number, a boolean or a string; `null` (a NaN too),
-/// arrays and objects are left out.
-fn value_reading(value: &dyn AnyValue) -> Option<ValueReading> {
-    match value.to_json() {
-        serde_json::Value::Number(n) => n.as_f64().map(ValueReading::Number),
-        serde_json::Value::Bool(b) => Some(ValueReading::Bool(b)),
-        serde_json::Value::String(s) => Some(ValueReading::String(s)),
-        serde_json::Value::Null | serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-            None
+/// Collects one field's samples into a [`Reader`]. A sample of a family the
+/// field does not declare, or of another type than the family's, is a bug
+/// of the field type: it is left out (and asserted in debug builds).
+struct FieldSamples<'a> {
+    field: usize,
+    families: &'static [ExportFamily],
+    samples: &'a mut Vec<Sample>,
+}
+
+impl FieldSamples<'_> {
+    fn push(&mut self, family: usize, ty: MetricType, body: Body) {
+        let declared = self.families.get(family).map(|f| f.ty);
+        debug_assert_eq!(declared, Some(ty), "a sample of an undeclared family");
+        if declared == Some(ty) {
+            self.samples.push(Sample {
+                field: self.field,
+                family,
+                body,
+            });
         }
+    }
+}
+
+impl Samples for FieldSamples<'_> {
+    fn counter(&mut self, family: usize, value: u64) {
+        self.push(family, MetricType::Counter, Body::Counter(value));
+    }
+
+    fn gauge(&mut self, family: usize, value: f64) {
+        self.push(family, MetricType::Gauge, Body::Gauge(value));
+    }
+
+    fn labelled(&mut self, family: usize, label_value: &str, value: f64) {
+        // Consecutive samples of one family make one labelled body.
+        if let Some(Sample {
+            field,
+            family: last,
+            body: Body::Labelled { samples, .. },
+        }) = self.samples.last_mut()
+            && *field == self.field
+            && *last == family
+        {
+            samples.push((label_value.to_owned(), value));
+            return;
+        }
+        let Some(label) = self.families.get(family).and_then(|f| f.label) else {
+            debug_assert!(false, "a labelled sample of a family without a label");
+            return;
+        };
+        let body = Body::Labelled {
+            label,
+            samples: vec![(label_value.to_owned(), value)],
+        };
+        self.push(family, MetricType::Gauge, body);
+    }
+
+    fn info(&mut self, family: usize, value: &str) {
+        self.push(family, MetricType::Info, Body::Info(value.to_owned()));
     }
 }
 
@@ -340,9 +321,9 @@ impl Layout {
                 Event::Leave => {
                     path.pop();
                 }
-                Event::Field(info, shape) => {
+                Event::Field(info, families) => {
                     fields.push(builder.heads.len());
-                    field_heads(&mut builder, &path, info, *shape, prefix, units);
+                    field_heads(&mut builder, &path, info, families, prefix, units);
                 }
             }
         }
@@ -364,60 +345,20 @@ impl Layout {
     }
 
     /// The families of a scrape: the uptime metric first when `uptime` is
-    /// given, then those of `readings` (from a visit this layout fits), less
-    /// empty ones and those whose names an earlier one took.
-    pub fn families(&self, uptime: Option<u64>, readings: Vec<Reading>) -> Vec<Family> {
+    /// given, then those of `samples` (from a visit this layout fits), less
+    /// those whose names an earlier one took.
+    pub fn families(&self, uptime: Option<u64>, samples: Vec<Sample>) -> Vec<Family> {
         let mut families = Vec::with_capacity(self.heads.len());
-        let mut push = |head: usize, body: Body| families.push(Family { head, body });
         if let Some(uptime) = uptime {
-            push(UPTIME_HEAD, Body::Whole(uptime));
+            families.push(Family {
+                head: UPTIME_HEAD,
+                body: Body::Whole(uptime),
+            });
         }
-        for (&first, reading) in self.fields.iter().zip(readings) {
-            match reading {
-                Reading::Counter(v) => push(first, Body::Counter(v)),
-                Reading::Gauge(v) | Reading::Ewma(Some(v)) => push(first, Body::Gauge(v)),
-                Reading::RunningStats {
-                    n,
-                    mean,
-                    stddev,
-                    min,
-                    max,
-                } => {
-                    push(first, Body::Counter(n));
-                    for (i, v) in [mean, stddev, min, max].into_iter().enumerate() {
-                        push(first + 1 + i, Body::Gauge(v));
-                    }
-                }
-                Reading::LeakyBucket { level, capacity } => {
-                    push(first, Body::Gauge(level));
-                    push(first + 1, Body::Gauge(capacity));
-                }
-                Reading::SlidingPercentiles {
-                    n,
-                    quantiles,
-                    min,
-                    max,
-                } => {
-                    // A family without samples is left out.
-                    if !quantiles.is_empty() {
-                        let body = Body::Labelled {
-                            label: PERCENTILE_LABEL,
-                            samples: quantiles,
-                        };
-                        push(first, body);
-                    }
-                    push(first + 1, Body::Gauge(n as f64));
-                    push(first + 2, Body::Gauge(min));
-                    push(first + 3, Body::Gauge(max));
-                }
-                Reading::Value(Some(ValueReading::Number(v))) => push(first, Body::Gauge(v)),
-                Reading::Value(Some(ValueReading::Bool(b))) => {
-                    push(first + 1, Body::Gauge(f64::from(u8::from(b))));
-                }
-                Reading::Value(Some(ValueReading::String(s))) => push(first + 2, Body::Info(s)),
-                Reading::Ewma(None) | Reading::Value(None) | Reading::Unknown => {}
-            }
-        }
+        families.extend(samples.into_iter().map(|sample| Family {
+            head: self.fields[sample.field] + sample.family,
+            body: sample.body,
+        }));
         self.dedup(&mut families);
         families
     }
@@ -440,13 +381,13 @@ impl Layout {
     }
 }
 
-/// Pushes the heads a field of `shape` can give, in the order
-/// [`Layout::families`] indexes them.
+/// Pushes the heads of a field's families, in the order of its
+/// [`FAMILIES`](monsta_core::Field::FAMILIES), which its samples index.
 fn field_heads(
     builder: &mut Builder,
     path: &[&'static str],
     info: &FieldInfo,
-    shape: Shape,
+    families: &[ExportFamily],
     prefix: Option<&str>,
     units: &[(String, Option<Unit>)],
 ) {
@@ -471,56 +412,31 @@ fn field_heads(
         None => full.clone(),
     };
     let help = help_text(info.help, info.kind, &local);
-    let part = |what: &str| format!("{help} ({what})");
-
-    match shape {
-        Shape::Counter => {
-            let name = strip(&base, "total").to_owned();
-            builder.push(name, &help, unit, Kind::Counter);
-        }
-        Shape::Gauge | Shape::Ewma => builder.push(base, &help, unit, Kind::Gauge),
-        Shape::RunningStats => {
-            let samples = part("number of samples");
-            builder.push(format!("{base}_samples"), &samples, None, Kind::Counter);
-            for (suffix, what) in [
-                ("mean", "mean"),
-                ("stddev", "population standard deviation"),
-                ("min", "smallest sample"),
-                ("max", "largest sample"),
-            ] {
-                let name = format!("{base}_{suffix}");
-                builder.push(name, &part(what), unit.clone(), Kind::Gauge);
-            }
-        }
-        Shape::LeakyBucket => {
-            let level = format!("{base}_level");
-            builder.push(level, &part("level"), unit.clone(), Kind::Gauge);
-            let capacity = format!("{base}_capacity");
-            builder.push(capacity, &part("capacity"), unit, Kind::Gauge);
-        }
-        Shape::SlidingPercentiles => {
-            builder.push(
-                base.clone(),
-                &part("percentiles"),
-                unit.clone(),
-                Kind::Gauge,
-            );
-            let count = part("samples in the window");
-            builder.push(format!("{base}_samples"), &count, None, Kind::Gauge);
-            let min = format!("{base}_min");
-            builder.push(min, &part("smallest sample"), unit.clone(), Kind::Gauge);
-            let max = format!("{base}_max");
-            builder.push(max, &part("largest sample"), unit, Kind::Gauge);
-        }
-        Shape::Value => {
-            // A number is a gauge with the unit; a boolean a gauge without
-            // one, and a string an info metric, whose names keep a
-            // `_<unit>` they end in.
-            builder.push(base, &help, unit, Kind::Gauge);
-            builder.push(full.clone(), &help, None, Kind::Gauge);
-            builder.push(strip(&full, "info").to_owned(), &help, None, Kind::Info);
-        }
-        Shape::Unknown => {}
+    for family in families {
+        let unit = if family.unit { unit.clone() } else { None };
+        // A family of the field's own name without a unit keeps the name
+        // as written (a `_<unit>` it ends in included).
+        let stem = if family.unit || !family.suffix.is_empty() {
+            &base
+        } else {
+            &full
+        };
+        let name = if family.suffix.is_empty() {
+            stem.clone()
+        } else {
+            metric_name(&format!("{stem}_{}", family.suffix))
+        };
+        let (name, kind) = match family.ty {
+            MetricType::Counter => (strip(&name, "total").to_owned(), Kind::Counter),
+            MetricType::Info => (strip(&name, "info").to_owned(), Kind::Info),
+            _ => (name, Kind::Gauge),
+        };
+        let help = if family.what.is_empty() {
+            help.clone()
+        } else {
+            format!("{help} ({})", family.what)
+        };
+        builder.push(name, &help, unit, kind);
     }
 }
 
@@ -535,7 +451,7 @@ fn strip<'a>(base: &'a str, suffix: &str) -> &'a str {
 /// `help`, or a description of the field when it has none.
 fn help_text(help: &str, kind: FieldKind, local: &str) -> String {
     if help.trim().is_empty() {
-        format!("monsta {kind:?} field {local}")
+        format!("monsta {} field {local}", kind.name())
     } else {
         help.to_owned()
     }
@@ -554,68 +470,55 @@ mod tests {
         assert_eq!(strip("build_info", "info"), "build");
     }
 
-    fn field(name: &'static str, kind: FieldKind, shape: Shape) -> Event {
-        Event::Field(FieldInfo::new(name, name, kind, "help"), shape)
-    }
+    use monsta_core::{
+        Field,
+        fields::{Counter, Gauge, SlidingPercentiles, Value},
+    };
 
     #[test]
     fn later_clashing_families_are_dropped() {
-        let layout = Layout::new(
-            vec![
-                field("x", FieldKind::Counter, Shape::Counter),
-                field("x_total", FieldKind::Gauge, Shape::Gauge),
-                field("x", FieldKind::Gauge, Shape::Gauge),
-                field("s", FieldKind::Value, Shape::Value),
-                field("s_info", FieldKind::Gauge, Shape::Gauge),
-                field(
-                    "empty",
-                    FieldKind::SlidingPercentiles,
-                    Shape::SlidingPercentiles,
-                ),
-                field("empty_samples", FieldKind::Gauge, Shape::Gauge),
-                field("y", FieldKind::Gauge, Shape::Gauge),
-                field("process_uptime_seconds", FieldKind::Gauge, Shape::Gauge),
-            ],
-            None,
-            &[],
-        );
-        let readings = || {
-            vec![
-                Reading::Counter(1),
-                Reading::Gauge(2.0),
-                Reading::Gauge(3.0),
-                Reading::Value(Some(ValueReading::String("a".into()))),
-                Reading::Gauge(4.0),
-                Reading::SlidingPercentiles {
-                    n: 0,
-                    quantiles: Vec::new(),
-                    min: 0.0,
-                    max: 0.0,
-                },
-                Reading::Gauge(5.0),
-                Reading::Gauge(6.0),
-                Reading::Gauge(7.0),
-            ]
+        let info = |name| FieldInfo::new(name, name, FieldKind::Gauge, "help");
+        let gauge = |v: f64| Gauge::with_value(v);
+        let (x, x_total, x2) = (Counter::with_value(1), gauge(2.0), gauge(3.0));
+        let s = Value::new(String::from("a"));
+        let (s_info, empty) = (gauge(4.0), SlidingPercentiles::default());
+        let (empty_samples, y, uptime) = (gauge(5.0), gauge(6.0), gauge(7.0));
+        let read = || {
+            let mut reader = Reader::default();
+            reader.field(&info("x"), x.as_field_ref());
+            reader.field(&info("x_total"), x_total.as_field_ref());
+            reader.field(&info("x"), x2.as_field_ref());
+            reader.field(&info("s"), s.as_field_ref());
+            reader.field(&info("s_info"), s_info.as_field_ref());
+            reader.field(&info("empty"), empty.as_field_ref());
+            reader.field(&info("empty_samples"), empty_samples.as_field_ref());
+            reader.field(&info("y"), y.as_field_ref());
+            reader.field(&info("process_uptime_seconds"), uptime.as_field_ref());
+            reader
         };
+        let first = read();
+        let layout = Layout::new(first.events, None, &[]);
         let names = |families: Vec<Family>| -> Vec<String> {
             families
                 .iter()
                 .map(|family| layout.head(family).name.clone())
                 .collect()
         };
-        // The empty percentiles take no name; their `_samples` gauge does.
+        // The percentiles' `_samples` gauge takes the name of the field
+        // `empty_samples`.
         let expected = [
             "x",
             "s",
+            "empty",
             "empty_samples",
             "empty_min",
             "empty_max",
             "y",
             "process_uptime_seconds",
         ];
-        assert_eq!(names(layout.families(None, readings())), expected);
+        assert_eq!(names(layout.families(None, read().samples)), expected);
         // The uptime metric comes first and keeps its name.
-        let with_uptime = names(layout.families(Some(1), readings()));
+        let with_uptime = names(layout.families(Some(1), read().samples));
         assert_eq!(with_uptime[0], "process_uptime_seconds");
         assert_eq!(with_uptime[1..], expected[..expected.len() - 1]);
     }

@@ -137,10 +137,10 @@ impl AppState for Shifty {
     }
     fn visit(&self, v: &mut dyn Visitor) {
         if self.flip.load(Ordering::SeqCst) {
-            v.field(&B, FieldRef::Counter(&self.b));
+            v.field(&B, FieldRef::new(&self.b));
         }
-        v.field(&A, FieldRef::Gauge(&self.a));
-        v.field(&V, FieldRef::Value(&self.v));
+        v.field(&A, FieldRef::new(&self.a));
+        v.field(&V, FieldRef::new(&self.v));
     }
     fn snapshot_unlocked(&self) {}
 }

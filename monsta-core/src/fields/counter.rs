@@ -2,9 +2,9 @@ use serde::{Serialize, Serializer};
 
 use crate::{
     Clock, Error,
-    fields::{Build, Field, FieldConfig, FieldRef},
+    export::{Family, Samples},
+    fields::{Build, Field, FieldConfig, FieldKind},
     shard::ShardedU64,
-    state::FieldKind,
 };
 
 /// A plain `u64` count.
@@ -94,11 +94,13 @@ impl Serialize for Counter {
 impl Field for Counter {
     type Snapshot = u64;
     const KIND: FieldKind = FieldKind::Counter;
+    /// One counter family, the field's own name, with its unit.
+    const FAMILIES: &'static [Family] = &[Family::counter("", "").with_unit()];
     fn snapshot(&self) -> u64 {
         self.get()
     }
-    fn as_field_ref(&self) -> FieldRef<'_> {
-        FieldRef::Counter(self)
+    fn export(&self, out: &mut dyn Samples) {
+        out.counter(0, self.get());
     }
 }
 

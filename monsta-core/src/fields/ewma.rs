@@ -4,9 +4,9 @@ use serde::{Serialize, Serializer};
 
 use crate::{
     Clock, Error,
-    fields::{Build, Field, FieldConfig, FieldRef},
+    export::{Family, Samples},
+    fields::{Build, Field, FieldConfig, FieldKind, GAUGE},
     params,
-    state::FieldKind,
 };
 
 /// The bit pattern that marks "no sample yet": a NaN no arithmetic produces
@@ -147,11 +147,16 @@ impl Serialize for Ewma {
 impl Field for Ewma {
     type Snapshot = Option<f64>;
     const KIND: FieldKind = FieldKind::Ewma;
+    /// One gauge, the field's own name, with its unit; no sample before
+    /// the first update.
+    const FAMILIES: &'static [Family] = GAUGE;
     fn snapshot(&self) -> Option<f64> {
         self.get()
     }
-    fn as_field_ref(&self) -> FieldRef<'_> {
-        FieldRef::Ewma(self)
+    fn export(&self, out: &mut dyn Samples) {
+        if let Some(v) = self.get() {
+            out.gauge(0, v);
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Clock, Error,
+    export::Family,
     fields::{Build, FieldConfig, struct_field},
     params,
 };
@@ -165,7 +166,18 @@ impl LeakyBucket {
     }
 }
 
-struct_field!(LeakyBucket, LeakyBucketSnapshot);
+struct_field!(
+    LeakyBucket,
+    LeakyBucketSnapshot,
+    &[
+        Family::gauge("level", "level").with_unit(),
+        Family::gauge("capacity", "capacity").with_unit(),
+    ],
+    |s, out| {
+        out.gauge(0, s.level);
+        out.gauge(1, s.capacity);
+    }
+);
 
 impl Build for LeakyBucket {
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error> {

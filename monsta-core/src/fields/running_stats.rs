@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Clock, Error,
+    export::Family,
     fields::{Build, FieldConfig, struct_field},
 };
 
@@ -169,7 +170,24 @@ impl Default for RunningStats {
     }
 }
 
-struct_field!(RunningStats, RunningStatsSnapshot);
+struct_field!(
+    RunningStats,
+    RunningStatsSnapshot,
+    &[
+        Family::counter("samples", "number of samples"),
+        Family::gauge("mean", "mean").with_unit(),
+        Family::gauge("stddev", "population standard deviation").with_unit(),
+        Family::gauge("min", "smallest sample").with_unit(),
+        Family::gauge("max", "largest sample").with_unit(),
+    ],
+    |s, out| {
+        out.counter(0, s.n);
+        [s.mean, s.stddev, s.min, s.max]
+            .into_iter()
+            .enumerate()
+            .for_each(|(i, v)| out.gauge(i + 1, v));
+    }
+);
 
 impl Build for RunningStats {
     fn build(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {

@@ -10,9 +10,9 @@ use serde::{
 
 use crate::{
     Clock, Error,
-    fields::{Build, Field, FieldConfig, FieldRef},
+    export::{Family, Samples},
+    fields::{Build, Field, FieldConfig, FieldKind},
     params,
-    state::FieldKind,
 };
 
 /// Quantiles of the samples of the last window: latencies and other
@@ -271,11 +271,31 @@ impl Default for SlidingPercentiles {
 impl Field for SlidingPercentiles {
     type Snapshot = PercentilesSnapshot;
     const KIND: FieldKind = FieldKind::SlidingPercentiles;
+    /// The quantiles as one gauge family labelled `percentile` (`50`,
+    /// `99.9`: the key without its `p`), and gauges of the window's sample
+    /// count, smallest and largest sample. Not a summary: a summary's
+    /// quantiles come with a sum and a count of everything ever observed,
+    /// which a sliding window does not keep.
+    const FAMILIES: &'static [Family] = &[
+        Family::gauge("", "percentiles")
+            .with_unit()
+            .with_label("percentile"),
+        Family::gauge("samples", "samples in the window"),
+        Family::gauge("min", "smallest sample").with_unit(),
+        Family::gauge("max", "largest sample").with_unit(),
+    ];
     fn snapshot(&self) -> PercentilesSnapshot {
         self.get()
     }
-    fn as_field_ref(&self) -> FieldRef<'_> {
-        FieldRef::SlidingPercentiles(self)
+    fn export(&self, out: &mut dyn Samples) {
+        let values = self.sorted();
+        for (k, &q) in self.keys.iter().zip(self.quantiles.iter()) {
+            let label = k.strip_prefix('p').unwrap_or(k);
+            out.labelled(0, label, quantile_or_zero(&values, q));
+        }
+        out.gauge(1, values.len() as f64);
+        out.gauge(2, values.first().copied().unwrap_or(0.0));
+        out.gauge(3, values.last().copied().unwrap_or(0.0));
     }
 }
 

@@ -5,8 +5,9 @@ use serde::{Serialize, Serializer, de::DeserializeOwned};
 
 use crate::{
     Clock, Error,
-    fields::{Build, Field, FieldConfig, FieldRef},
-    state::FieldKind,
+    export::{Family, Samples},
+    fields::FieldKind,
+    fields::{Build, Field, FieldConfig},
 };
 
 /// Any serde value: a status string, a version, a list, a struct.
@@ -88,11 +89,30 @@ where
 {
     type Snapshot = T;
     const KIND: FieldKind = FieldKind::Value;
+    /// A number is a gauge with the field's unit, a boolean a gauge
+    /// without one (1 or 0), a string an info metric; `null`, arrays and
+    /// objects are not exported.
+    const FAMILIES: &'static [Family] = &[
+        Family::gauge("", "").with_unit(),
+        Family::gauge("", ""),
+        Family::info("", ""),
+    ];
     fn snapshot(&self) -> T {
         self.get()
     }
-    fn as_field_ref(&self) -> FieldRef<'_> {
-        FieldRef::Value(self)
+    fn export(&self, out: &mut dyn Samples) {
+        match self.to_json() {
+            serde_json::Value::Number(n) => {
+                if let Some(v) = n.as_f64() {
+                    out.gauge(0, v);
+                }
+            }
+            serde_json::Value::Bool(b) => out.gauge(1, f64::from(u8::from(b))),
+            serde_json::Value::String(s) => out.info(2, &s),
+            serde_json::Value::Null
+            | serde_json::Value::Array(_)
+            | serde_json::Value::Object(_) => {}
+        }
     }
 }
 
