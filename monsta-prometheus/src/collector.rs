@@ -97,6 +97,20 @@ impl<S: AppState> StateCollector<S> {
         self
     }
 
+    /// Checks that the state's metric names are distinct (after mapping
+    /// onto the metric-name alphabet, with this collector's prefix and
+    /// units), so that a scrape can be encoded: what to call once after
+    /// [`prefix`](Self::prefix) and [`unit`](Self::unit). A derived state's
+    /// own names are checked when it compiles; a hand-written state's, and
+    /// the units set here, only here and on each encoding.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Collision`], naming the metric and both fields.
+    pub fn check(&self) -> Result<(), Error> {
+        self.read(None).map(drop)
+    }
+
     /// The state this collector reads.
     pub fn state(&self) -> &Arc<S> {
         &self.state
@@ -148,14 +162,14 @@ impl<S: AppState> StateCollector<S> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn render(&self, format: Format, uptime: Option<Duration>) -> Result<String, Error> {
-        let (layout, families) = self.read(uptime.map(|uptime| uptime.as_secs()));
+        let (layout, families) = self.read(uptime.map(|uptime| uptime.as_secs()))?;
         render_families(layout, families, format)
     }
 
     /// Reads every field under the state's lock, and pairs the values with
     /// the layout (after the lock is released): the families to encode,
     /// with the uptime metric first when `uptime` is given.
-    fn read(&self, uptime: Option<u64>) -> (Arc<Layout>, Vec<Family>) {
+    fn read(&self, uptime: Option<u64>) -> Result<(Arc<Layout>, Vec<Family>), Error> {
         let cached = self.cached_layout();
         let mut reader = Reader::sized_for(cached.as_deref());
         {
@@ -165,17 +179,14 @@ impl<S: AppState> StateCollector<S> {
         let layout = match cached {
             Some(layout) if layout.fits(&reader.events) => layout,
             _ => {
-                let layout = Arc::new(Layout::new(
-                    reader.events,
-                    self.prefix.as_deref(),
-                    &self.units,
-                ));
+                let layout = Layout::new(reader.events, self.prefix.as_deref(), &self.units)?;
+                let layout = Arc::new(layout);
                 *self.lock_layout() = Some(Arc::clone(&layout));
                 layout
             }
         };
         let families = layout.families(uptime, reader.samples);
-        (layout, families)
+        Ok((layout, families))
     }
 }
 
@@ -198,7 +209,8 @@ impl<S: AppState> StateCollector<S> {
 /// # Ok::<(), monsta_prometheus::Error>(())
 /// ```
 pub fn render_uptime(format: Format, uptime: Duration) -> Result<String, Error> {
-    let layout = Arc::new(Layout::new(Vec::new(), None, &[]));
+    let layout = Layout::new(Vec::new(), None, &[]).map_err(Error::from)?;
+    let layout = Arc::new(layout);
     let families = layout.families(Some(uptime.as_secs()), Vec::new());
     render_families(layout, families, format)
 }
@@ -228,7 +240,10 @@ impl<S: AppState> Collector for StateCollector<S> {
     /// prometheus-client's text encoder writes OpenMetrics, help texts are
     /// escaped for OpenMetrics.
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
-        let (layout, families) = self.read(None);
+        // A clash of names fails the registry's encoding (a collector can
+        // only return `fmt::Error`); `StateCollector::check` and
+        // `render` say which fields clash.
+        let (layout, families) = self.read(None).map_err(|_| fmt::Error)?;
         encode::families(&layout, &families, &mut encoder, Format::OpenMetrics)
     }
 }

@@ -114,10 +114,12 @@
 //!
 //! **Names** are mapped onto the metric-name alphabet by [`metric_name`]:
 //! every character outside `[a-zA-Z0-9_]` becomes `_`, and a leading digit
-//! gets a `_` before it. When two families end up with the same name (or
-//! one's sample names clash with another's, like a gauge `x_total` and a
-//! counter `x`), the first in declaration order is kept and the later one is
-//! left out, so the output stays valid.
+//! gets a `_` before it. Two fields whose families would end up with the
+//! same name, or whose sample names clash (a gauge `x_total` and a counter
+//! `x`, a gauge `lat_mean` and a `RunningStats` `lat`), are an error
+//! ([`Error::Collision`], naming both fields) rather than a family left
+//! out: [`StateCollector::check`] finds it before any scrape, and every
+//! encoding reports it.
 //!
 //! **Escaping.** Help texts are escaped here, since prometheus-client writes
 //! them as given: `\\` and `\n` in both formats, `\"` in OpenMetrics only

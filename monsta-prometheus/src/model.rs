@@ -42,9 +42,6 @@ pub(crate) struct Head {
     help_text: String,
     pub unit: Option<Unit>,
     pub kind: Kind,
-    /// Every name the family's lines use, in either format, as indexes into
-    /// the names of its [`Layout`].
-    reserved: Vec<usize>,
 }
 
 impl Head {
@@ -253,21 +250,34 @@ pub(crate) struct Layout {
     heads: Vec<Head>,
     /// Per field (in visit order), the index of its first head.
     fields: Vec<usize>,
-    /// How many distinct names the heads reserve.
-    names: usize,
 }
 
 /// The head of the uptime metric in every [`Layout`].
 const UPTIME_HEAD: usize = 0;
 
-/// Builds the heads of a [`Layout`], numbering the names they reserve.
+/// Two fields whose metric families would share a name: the field that
+/// took the name first, the one that asked for it again, and the name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Collision {
+    pub name: String,
+    pub first: String,
+    pub second: String,
+}
+
+/// Builds the heads of a [`Layout`], and checks that no two fields use one
+/// name in either format.
 struct Builder {
     heads: Vec<Head>,
-    names: std::collections::HashMap<String, usize>,
+    /// Every name a line may use, with the field that uses it (its path,
+    /// such as `db.queries`). The families of one field may share names
+    /// (a `Value` has three families of one name, and uses one of them).
+    owners: std::collections::HashMap<String, String>,
+    /// The first clash found.
+    collision: Option<Collision>,
 }
 
 impl Builder {
-    fn push(&mut self, name: String, help: &str, unit: Option<Unit>, kind: Kind) {
+    fn push(&mut self, owner: &str, name: String, help: &str, unit: Option<Unit>, kind: Kind) {
         let full = match &unit {
             Some(unit) if kind != Kind::Info => format!("{name}_{}", unit.as_str()),
             _ => name.clone(),
@@ -284,13 +294,19 @@ impl Builder {
             }
             Kind::Gauge => (full.clone(), vec![full]),
         };
-        let reserved = reserved
-            .into_iter()
-            .map(|name| {
-                let next = self.names.len();
-                *self.names.entry(name).or_insert(next)
-            })
-            .collect();
+        for name in reserved {
+            let first = self
+                .owners
+                .entry(name.clone())
+                .or_insert_with(|| owner.to_owned());
+            if first != owner && self.collision.is_none() {
+                self.collision = Some(Collision {
+                    name,
+                    first: first.clone(),
+                    second: owner.to_owned(),
+                });
+            }
+        }
         self.heads.push(Head {
             name,
             text_name,
@@ -298,41 +314,74 @@ impl Builder {
             help_text: escape_help(help, Format::Text),
             unit,
             kind,
-            reserved,
         });
     }
 }
+
+/// How a [`Collision`] names the uptime metric.
+pub(crate) const UPTIME_OWNER: &str = "the uptime metric";
 
 impl Layout {
     /// The layout of the visit `events`, under `prefix` (mapped) and with
     /// the collector's `units` (by field name below the prefix; `None`: no
     /// unit) in place of the fields' own.
-    pub fn new(events: Vec<Event>, prefix: Option<&str>, units: &[(String, Option<Unit>)]) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// The first two fields whose families would share a name (the uptime
+    /// metric's included): after mapping, `a.b` and `a_b` are one name, a
+    /// gauge `x_total` clashes with a counter `x`, and a gauge `lat_mean`
+    /// with the mean of a `RunningStats` `lat`.
+    pub fn new(
+        events: Vec<Event>,
+        prefix: Option<&str>,
+        units: &[(String, Option<Unit>)],
+    ) -> Result<Self, Collision> {
         let mut builder = Builder {
             heads: Vec::new(),
-            names: std::collections::HashMap::new(),
+            owners: std::collections::HashMap::new(),
+            collision: None,
         };
-        builder.push(UPTIME_METRIC.to_owned(), UPTIME_HELP, None, Kind::Gauge);
+        let uptime = UPTIME_METRIC.to_owned();
+        builder.push(UPTIME_OWNER, uptime, UPTIME_HELP, None, Kind::Gauge);
         let mut fields = Vec::new();
-        let mut path: Vec<&'static str> = Vec::new();
+        let mut names: Vec<&'static str> = Vec::new();
+        let mut idents: Vec<&'static str> = Vec::new();
         for event in &events {
             match event {
-                Event::Enter(info) => path.push(info.name),
+                Event::Enter(info) => {
+                    names.push(info.name);
+                    idents.push(info.ident);
+                }
                 Event::Leave => {
-                    path.pop();
+                    names.pop();
+                    idents.pop();
                 }
                 Event::Field(info, families) => {
                     fields.push(builder.heads.len());
-                    field_heads(&mut builder, &path, info, families, prefix, units);
+                    let mut owner = idents.join(".");
+                    if !owner.is_empty() {
+                        owner.push('.');
+                    }
+                    owner.push_str(info.ident);
+                    let field = FieldHeads {
+                        owner: &owner,
+                        path: &names,
+                        info,
+                        families,
+                    };
+                    field.push(&mut builder, prefix, units);
                 }
             }
         }
-        Layout {
+        if let Some(collision) = builder.collision {
+            return Err(collision);
+        }
+        Ok(Layout {
             events,
-            names: builder.names.len(),
             heads: builder.heads,
             fields,
-        }
+        })
     }
 
     /// Whether this layout was built from a visit that reported `events`.
@@ -345,8 +394,7 @@ impl Layout {
     }
 
     /// The families of a scrape: the uptime metric first when `uptime` is
-    /// given, then those of `samples` (from a visit this layout fits), less
-    /// those whose names an earlier one took.
+    /// given, then those of `samples` (from a visit this layout fits).
     pub fn families(&self, uptime: Option<u64>, samples: Vec<Sample>) -> Vec<Family> {
         let mut families = Vec::with_capacity(self.heads.len());
         if let Some(uptime) = uptime {
@@ -359,84 +407,76 @@ impl Layout {
             head: self.fields[sample.field] + sample.family,
             body: sample.body,
         }));
-        self.dedup(&mut families);
         families
-    }
-
-    /// Drops every family whose names are already taken by an earlier one
-    /// (after mapping, `a.b` and `a_b` are the same name, and a gauge
-    /// `x_total` clashes with a counter `x`): the first keeps its name.
-    fn dedup(&self, families: &mut Vec<Family>) {
-        let mut taken = vec![false; self.names];
-        families.retain(|family| {
-            let reserved = &self.heads[family.head].reserved;
-            if reserved.iter().any(|&name| taken[name]) {
-                return false;
-            }
-            for &name in reserved {
-                taken[name] = true;
-            }
-            true
-        });
     }
 }
 
 /// Pushes the heads of a field's families, in the order of its
 /// [`FAMILIES`](monsta_core::Field::FAMILIES), which its samples index.
-fn field_heads(
-    builder: &mut Builder,
-    path: &[&'static str],
-    info: &FieldInfo,
-    families: &[ExportFamily],
-    prefix: Option<&str>,
-    units: &[(String, Option<Unit>)],
-) {
-    let mut segments = path.to_vec();
-    segments.push(info.name);
-    // The name below the state prefix: what units are looked up by.
-    let local = metric_name(&segments.join("_"));
-    let unit = match units.iter().find(|(name, _)| *name == local) {
-        Some((_, unit)) => unit.clone(),
-        None => info
-            .unit
-            .filter(|unit| !unit.is_empty())
-            .map(|unit| Unit::Other(metric_name(unit))),
-    };
-    let full = match prefix {
-        Some(prefix) => metric_name(&format!("{prefix}_{local}")),
-        None => local.clone(),
-    };
-    // With a unit, the encoder appends `_<unit>`; don't let it double.
-    let base = match &unit {
-        Some(unit) => strip(&full, unit.as_str()).to_owned(),
-        None => full.clone(),
-    };
-    let help = help_text(info.help, info.kind, &local);
-    for family in families {
-        let unit = if family.unit { unit.clone() } else { None };
-        // A family of the field's own name without a unit keeps the name
-        // as written (a `_<unit>` it ends in included).
-        let stem = if family.unit || !family.suffix.is_empty() {
-            &base
-        } else {
-            &full
+struct FieldHeads<'a> {
+    /// The field's Rust path, for a collision's message.
+    owner: &'a str,
+    /// The names of the flattened children the field is in.
+    path: &'a [&'static str],
+    info: &'a FieldInfo,
+    families: &'a [ExportFamily],
+}
+
+impl FieldHeads<'_> {
+    fn push(&self, builder: &mut Builder, prefix: Option<&str>, units: &[(String, Option<Unit>)]) {
+        let FieldHeads {
+            owner,
+            path,
+            info,
+            families,
+        } = *self;
+        let mut segments = path.to_vec();
+        segments.push(info.name);
+        // The name below the state prefix: what units are looked up by.
+        let local = metric_name(&segments.join("_"));
+        let unit = match units.iter().find(|(name, _)| *name == local) {
+            Some((_, unit)) => unit.clone(),
+            None => info
+                .unit
+                .filter(|unit| !unit.is_empty())
+                .map(|unit| Unit::Other(metric_name(unit))),
         };
-        let name = if family.suffix.is_empty() {
-            stem.clone()
-        } else {
-            metric_name(&format!("{stem}_{}", family.suffix))
+        let full = match prefix {
+            Some(prefix) => metric_name(&format!("{prefix}_{local}")),
+            None => local.clone(),
         };
-        let (name, kind) = match family.ty {
-            MetricType::Counter => (strip(&name, "total").to_owned(), Kind::Counter),
-            MetricType::Info => (strip(&name, "info").to_owned(), Kind::Info),
-            _ => (name, Kind::Gauge),
+        // With a unit, the encoder appends `_<unit>`; don't let it double.
+        let base = match &unit {
+            Some(unit) => strip(&full, unit.as_str()).to_owned(),
+            None => full.clone(),
         };
-        let help = if family.what.is_empty() {
-            help.clone()
-        } else {
-            format!("{help} ({})", family.what)
-        };
-        builder.push(name, &help, unit, kind);
+        let help = help_text(info.help, info.kind, &local);
+        for family in families {
+            let unit = if family.unit { unit.clone() } else { None };
+            // A family of the field's own name without a unit keeps the name
+            // as written (a `_<unit>` it ends in included).
+            let stem = if family.unit || !family.suffix.is_empty() {
+                &base
+            } else {
+                &full
+            };
+            let name = if family.suffix.is_empty() {
+                stem.clone()
+            } else {
+                metric_name(&format!("{stem}_{}", family.suffix))
+            };
+            let (name, kind) = match family.ty {
+                MetricType::Counter => (strip(&name, "total").to_owned(), Kind::Counter),
+                MetricType::Info => (strip(&name, "info").to_owned(), Kind::Info),
+                _ => (name, Kind::Gauge),
+            };
+            let help = if family.what.is_empty() {
+                help.clone()
+            } else {
+                format!("{help} ({})", family.what)
+            };
+            builder.push(owner, name, &help, unit, kind);
+        }
     }
 }
 
@@ -475,51 +515,90 @@ mod tests {
         fields::{Counter, Gauge, SlidingPercentiles, Value},
     };
 
+    fn layout_of(fields: &[(&'static str, FieldRef<'_>)]) -> Result<Layout, Collision> {
+        let mut reader = Reader::default();
+        for (name, field) in fields {
+            reader.field(&FieldInfo::new(name, name, FieldKind::Gauge, ""), *field);
+        }
+        Layout::new(reader.events, None, &[])
+    }
+
+    fn clash(name: &str, first: &str, second: &str) -> Result<(), Collision> {
+        Err(Collision {
+            name: name.into(),
+            first: first.into(),
+            second: second.into(),
+        })
+    }
+
     #[test]
-    fn later_clashing_families_are_dropped() {
-        let info = |name| FieldInfo::new(name, name, FieldKind::Gauge, "help");
-        let gauge = |v: f64| Gauge::with_value(v);
-        let (x, x_total, x2) = (Counter::with_value(1), gauge(2.0), gauge(3.0));
-        let s = Value::new(String::from("a"));
-        let (s_info, empty) = (gauge(4.0), SlidingPercentiles::default());
-        let (empty_samples, y, uptime) = (gauge(5.0), gauge(6.0), gauge(7.0));
+    fn names_that_clash_in_either_format_are_an_error_naming_both_fields() {
+        let (g, c) = (Gauge::with_value(1.0), Counter::new());
+        let (s, p) = (Value::new(String::from("a")), SlidingPercentiles::default());
+        let g = g.as_field_ref();
+        let check = |fields: &[(&'static str, FieldRef<'_>)]| layout_of(fields).map(drop);
+        assert_eq!(
+            check(&[("x", c.as_field_ref()), ("x_total", g)]),
+            clash("x_total", "x", "x_total")
+        );
+        assert_eq!(
+            check(&[("x", c.as_field_ref()), ("x_created", g)]),
+            clash("x_created", "x", "x_created")
+        );
+        assert_eq!(
+            check(&[("s", s.as_field_ref()), ("s_info", g)]),
+            clash("s_info", "s", "s_info")
+        );
+        assert_eq!(
+            check(&[("p", p.as_field_ref()), ("p_samples", g)]),
+            clash("p_samples", "p", "p_samples")
+        );
+        assert_eq!(
+            check(&[("process_uptime_seconds", g)]),
+            clash(
+                "process_uptime_seconds",
+                UPTIME_OWNER,
+                "process_uptime_seconds"
+            )
+        );
+        // One field's own families may share a name: a `Value` uses one.
+        assert!(
+            check(&[
+                ("s", s.as_field_ref()),
+                ("p", p.as_field_ref()),
+                ("x", c.as_field_ref())
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_layout_pairs_samples_with_their_heads_uptime_first() {
+        let (x, s) = (Counter::with_value(1), Value::new(true));
+        let (p, y) = (SlidingPercentiles::default(), Gauge::with_value(6.0));
         let read = || {
             let mut reader = Reader::default();
-            reader.field(&info("x"), x.as_field_ref());
-            reader.field(&info("x_total"), x_total.as_field_ref());
-            reader.field(&info("x"), x2.as_field_ref());
-            reader.field(&info("s"), s.as_field_ref());
-            reader.field(&info("s_info"), s_info.as_field_ref());
-            reader.field(&info("empty"), empty.as_field_ref());
-            reader.field(&info("empty_samples"), empty_samples.as_field_ref());
-            reader.field(&info("y"), y.as_field_ref());
-            reader.field(&info("process_uptime_seconds"), uptime.as_field_ref());
+            for (name, field) in [
+                ("x", x.as_field_ref()),
+                ("s", s.as_field_ref()),
+                ("p", p.as_field_ref()),
+                ("y", y.as_field_ref()),
+            ] {
+                reader.field(&FieldInfo::new(name, name, FieldKind::Gauge, ""), field);
+            }
             reader
         };
-        let first = read();
-        let layout = Layout::new(first.events, None, &[]);
+        let layout = Layout::new(read().events, None, &[]).unwrap();
         let names = |families: Vec<Family>| -> Vec<String> {
             families
                 .iter()
                 .map(|family| layout.head(family).name.clone())
                 .collect()
         };
-        // The percentiles' `_samples` gauge takes the name of the field
-        // `empty_samples`.
-        let expected = [
-            "x",
-            "s",
-            "empty",
-            "empty_samples",
-            "empty_min",
-            "empty_max",
-            "y",
-            "process_uptime_seconds",
-        ];
+        let expected = ["x", "s", "p", "p_samples", "p_min", "p_max", "y"];
         assert_eq!(names(layout.families(None, read().samples)), expected);
-        // The uptime metric comes first and keeps its name.
         let with_uptime = names(layout.families(Some(1), read().samples));
         assert_eq!(with_uptime[0], "process_uptime_seconds");
-        assert_eq!(with_uptime[1..], expected[..expected.len() - 1]);
+        assert_eq!(with_uptime[1..], expected);
     }
 }

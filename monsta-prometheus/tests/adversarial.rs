@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{
     Parsed, assert_promtool_clean, have_promtool, have_python, python_parse,
-    states::{CONTROL_TEXT, NASTY_HELP, NASTY_TEXT, Weird},
+    states::{CONTROL_TEXT, Clash, NASTY_HELP, NASTY_TEXT, StatsClash, Weird},
 };
 use monsta_core::{AppState, Clock};
 use monsta_prometheus::{Format, StateCollector};
@@ -165,7 +165,6 @@ fn names_that_map_alike_keep_the_first() {
     let text = render(Format::Text);
     assert_eq!(text.matches("# TYPE x_y ").count(), 1);
     assert!(text.contains("\nx_y 7.0\n"));
-    assert!(!text.contains("x_y 8.0"));
 }
 
 #[test]
@@ -181,4 +180,35 @@ fn a_weird_prefix_is_mapped_too() {
     if have_promtool() {
         assert_promtool_clean(&text);
     }
+}
+
+#[test]
+fn names_that_clash_after_mapping_are_an_error_naming_both_fields() {
+    let clock = Clock::system();
+    let clash = StateCollector::new(Arc::new(Clash::try_with_clock(&clock).unwrap()));
+    let err = clash.check().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "fields `x.y` and `x_y` would both export the metric name `x_y`; \
+         rename one of them (`#[monsta(rename = \"...\")]`)"
+    );
+    for format in [Format::Text, Format::OpenMetrics] {
+        assert!(matches!(
+            clash.render(format, None),
+            Err(monsta_prometheus::Error::Collision { name, first, second })
+                if name == "x_y" && first == "x.y" && second == "x_y"
+        ));
+    }
+    // In a registry, the encoding fails instead of leaving a family out.
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(clash));
+    let mut out = String::new();
+    assert!(prometheus_client::encoding::text::encode(&mut out, &registry).is_err());
+
+    let stats = StateCollector::new(Arc::new(StatsClash::try_with_clock(&clock).unwrap()));
+    assert!(matches!(
+        stats.check(),
+        Err(monsta_prometheus::Error::Collision { name, first, second })
+            if name == "lat_mean" && first == "lat" && second == "lat_mean"
+    ));
 }

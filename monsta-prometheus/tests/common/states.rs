@@ -232,7 +232,6 @@ pub struct Weird {
     pub controls: Value<String>,
     pub help_nasty: Gauge,
     pub clash_a: Gauge,
-    pub clash_b: Gauge,
     pub big: Value<u64>,
     pub negative: Value<i64>,
     pub child: WeirdChild,
@@ -263,8 +262,7 @@ app_state! {
         text => info("text", FieldKind::Value, "A nasty string."),
         controls => info("controls", FieldKind::Value, "Control characters."),
         help_nasty => info("help_nasty", FieldKind::Gauge, NASTY_HELP),
-        clash_a => info("x.y", FieldKind::Gauge, "First of two names that map alike."),
-        clash_b => info("x_y", FieldKind::Gauge, "Second of two names that map alike."),
+        clash_a => info("x.y", FieldKind::Gauge, "A name that maps to x_y."),
         big => info("big", FieldKind::Value, "u64::MAX."),
         negative => info("negative", FieldKind::Value, "Negative."),
     }
@@ -285,7 +283,6 @@ app_state! {
             controls: Value::new(CONTROL_TEXT.to_owned()),
             help_nasty: Gauge::with_value(6.0),
             clash_a: Gauge::with_value(7.0),
-            clash_b: Gauge::with_value(8.0),
             big: Value::new(u64::MAX),
             negative: Value::new(-12),
             child: WeirdChild::try_with_clock(_clock)?,
@@ -383,5 +380,40 @@ app_state! {
     flatten {}
     build(_clock) {
         Ok(UnitsChild { wait: Gauge::with_value(0.5) })
+    }
+}
+
+/// Two fields whose names map to one metric name, and a field that clashes
+/// with a flattened child's.
+pub struct Clash {
+    pub dotted: Gauge,
+    pub plain: Gauge,
+}
+
+app_state! {
+    Clash {
+        dotted => info("x.y", FieldKind::Gauge, "Maps to x_y."),
+        plain => info("x_y", FieldKind::Gauge, "Is x_y."),
+    }
+    flatten {}
+    build(_clock) {
+        Ok(Clash { dotted: Gauge::new(), plain: Gauge::new() })
+    }
+}
+
+/// A `RunningStats` `lat` next to a gauge `lat_mean`.
+pub struct StatsClash {
+    pub lat: RunningStats,
+    pub lat_mean: Gauge,
+}
+
+app_state! {
+    StatsClash {
+        lat => info("lat", FieldKind::RunningStats, ""),
+        lat_mean => info("lat_mean", FieldKind::Gauge, ""),
+    }
+    flatten {}
+    build(_clock) {
+        Ok(StatsClash { lat: RunningStats::new(), lat_mean: Gauge::new() })
     }
 }
