@@ -55,29 +55,29 @@ use crate::{
     export::{Family, Samples},
 };
 
-/// What kind of field an entry of [`AppState::describe`] is.
+/// What kind of field an entry of [`AppState::describe`](crate::AppState::describe) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldKind {
-    /// [`Counter`](crate::fields::Counter).
+    /// [`Counter`].
     Counter,
-    /// [`Gauge`](crate::fields::Gauge).
+    /// [`Gauge`].
     Gauge,
-    /// [`Value`](crate::fields::Value).
+    /// [`Value`].
     Value,
-    /// [`SlidingWindow`](crate::fields::SlidingWindow).
+    /// [`SlidingWindow`].
     SlidingWindow,
-    /// [`PeriodicSum`](crate::fields::PeriodicSum).
+    /// [`PeriodicSum`].
     PeriodicSum,
-    /// [`Ewma`](crate::fields::Ewma).
+    /// [`Ewma`].
     Ewma,
-    /// [`RunningStats`](crate::fields::RunningStats).
+    /// [`RunningStats`].
     RunningStats,
-    /// [`SampledWindow`](crate::fields::SampledWindow).
+    /// [`SampledWindow`].
     SampledWindow,
-    /// [`LeakyBucket`](crate::fields::LeakyBucket).
+    /// [`LeakyBucket`].
     LeakyBucket,
-    /// [`SlidingPercentiles`](crate::fields::SlidingPercentiles).
+    /// [`SlidingPercentiles`].
     SlidingPercentiles,
     /// A nested state serialized inline (`#[monsta(flatten)]`).
     Flatten,
