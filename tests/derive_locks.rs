@@ -120,7 +120,7 @@ fn random_pairs_of_thousands_of_states_never_deadlock() {
                 .map(|t| {
                     let states = states.clone();
                     thread::spawn(move || {
-                        let mut rng = Rng(0x9E37_79B9 ^ (t + 1) * 0x1234_5678_9ABC);
+                        let mut rng = Rng(0x9E37_79B9 ^ ((t + 1) * 0x1234_5678_9ABC));
                         for round in 0..ROUNDS {
                             let (outer, inner) = rng.ordered_pair(states.len());
                             let (o, i) = (&states[outer], &states[inner]);
