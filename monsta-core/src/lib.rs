@@ -27,6 +27,8 @@
 pub mod clock;
 mod error;
 pub mod fields;
+#[doc(hidden)]
+pub mod keys;
 pub mod params;
 mod shard;
 pub mod state;
