@@ -63,6 +63,7 @@ pub use monsta_prometheus as prometheus;
 pub mod __private {
     pub use monsta_core::{
         fields::{Build, Field, FieldConfig},
+        keys::Key,
         state::LockSet,
         *,
     };

@@ -16,7 +16,7 @@ pub enum Error {
     /// A `window` was zero.
     #[error("window must be positive, got {0:?}")]
     Window(Duration),
-    /// A `window` given in seconds was zero, negative, not finite or too large.
+    /// A `window` given in seconds was zero, negative or not finite.
     #[error("window must be a positive, finite number of seconds, got {0}")]
     WindowSecs(f64),
     /// The `capacity` of a [`LeakyBucket`](crate::fields::LeakyBucket) was not
@@ -58,6 +58,29 @@ pub enum Error {
     /// A time of day (`reset_at`) could not be parsed.
     #[error("reset_at must be a time of day `HH:MM` or `HH:MM:SS` (00:00 to 23:59:59), got `{0}`")]
     TimeOfDay(String),
+    /// Two fields of a state serialize under the same JSON key (a flattened
+    /// state's fields share its parent's object). `#[derive(AppState)]`
+    /// rejects this at compile time; it is found when the state is built
+    /// only when a flattened child is a hand-written `AppState`.
+    #[error(
+        "duplicate JSON key `{key}`: fields `{first}` and `{second}` both serialize as `{key}`"
+    )]
+    DuplicateKey {
+        /// The JSON key.
+        key: String,
+        /// The Rust path of the first field with it, such as `queries`.
+        first: String,
+        /// The Rust path of the second, such as `db.queries`.
+        second: String,
+    },
+    /// A window was longer than [`MAX_WINDOW`](crate::params::MAX_WINDOW),
+    /// the longest the fields can measure (in `u64` nanoseconds); the
+    /// window given, in seconds.
+    #[error(
+        "window must be at most {max} seconds (about 584 years), got {0} seconds",
+        max = crate::params::MAX_WINDOW.as_secs()
+    )]
+    WindowTooLong(f64),
     /// A duration string (a `window`) could not be parsed, or was negative.
     #[error("window must be a positive duration such as `500ms`, `60s`, `10m` or `1h`, got `{0}`")]
     Duration(String),

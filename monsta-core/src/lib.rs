@@ -28,6 +28,8 @@ pub mod clock;
 mod error;
 pub mod export;
 pub mod fields;
+#[doc(hidden)]
+pub mod keys;
 pub(crate) mod lock;
 pub mod params;
 mod shard;

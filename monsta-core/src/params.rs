@@ -15,8 +15,9 @@ use crate::Error;
 ///
 /// # Errors
 ///
-/// [`Error::Duration`] when the text is not a duration, and [`Error::Window`]
-/// when it is zero.
+/// [`Error::Duration`] when the text is not a duration (or one too long to
+/// represent), [`Error::Window`] when it is zero, [`Error::WindowTooLong`]
+/// when it is longer than [`MAX_WINDOW`].
 ///
 /// # Examples
 ///
@@ -38,14 +39,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, Error> {
     check_window(duration)
 }
 
-/// Checks that a window is positive.
+/// The longest window the fields measure: `u64::MAX` nanoseconds, about 584
+/// years (they keep time in `u64` nanoseconds). A longer window is an error,
+/// never silently shortened.
+pub const MAX_WINDOW: Duration = Duration::from_nanos(u64::MAX);
+
+/// Checks that a window is positive and at most [`MAX_WINDOW`].
 ///
 /// # Errors
 ///
-/// [`Error::Window`] when it is zero.
+/// [`Error::Window`] when it is zero, [`Error::WindowTooLong`] when it is
+/// longer than [`MAX_WINDOW`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use monsta_core::{Error, params::check_window};
+///
+/// assert_eq!(check_window(Duration::from_secs(60))?, Duration::from_secs(60));
+/// let millennium = Duration::from_secs(1000 * 365 * 86_400);
+/// assert_eq!(check_window(millennium), Err(Error::WindowTooLong(millennium.as_secs_f64())));
+/// # Ok::<(), monsta_core::Error>(())
+/// ```
 pub fn check_window(window: Duration) -> Result<Duration, Error> {
     if window.is_zero() {
         Err(Error::Window(window))
+    } else if window > MAX_WINDOW {
+        Err(Error::WindowTooLong(window.as_secs_f64()))
     } else {
         Ok(window)
     }
@@ -55,7 +76,8 @@ pub fn check_window(window: Duration) -> Result<Duration, Error> {
 ///
 /// # Errors
 ///
-/// [`Error::WindowSecs`] when it is not positive, not finite, or too large.
+/// [`Error::WindowSecs`] when it is not positive or not finite,
+/// [`Error::WindowTooLong`] when it is longer than [`MAX_WINDOW`].
 ///
 /// # Examples
 ///
@@ -69,14 +91,17 @@ pub fn check_window(window: Duration) -> Result<Duration, Error> {
 /// # Ok::<(), monsta_core::Error>(())
 /// ```
 pub fn window_from_secs(secs: f64) -> Result<Duration, Error> {
-    if secs.is_nan() || secs <= 0.0 {
+    if secs.is_nan() || secs <= 0.0 || secs == f64::INFINITY {
         return Err(Error::WindowSecs(secs));
+    }
+    if secs > MAX_WINDOW.as_secs_f64() {
+        return Err(Error::WindowTooLong(secs));
     }
     let window = Duration::try_from_secs_f64(secs).map_err(|_| Error::WindowSecs(secs))?;
     if window.is_zero() {
         return Err(Error::WindowSecs(secs));
     }
-    Ok(window)
+    check_window(window)
 }
 
 /// Parses a time of day, `"HH:MM"` or `"HH:MM:SS"`.
@@ -222,4 +247,9 @@ pub fn check_finite(name: &'static str, value: f64) -> Result<f64, Error> {
 pub fn quantile_key(q: f64) -> String {
     // `+ 0.0` turns -0.0 (which passes the range check) into 0.0: `p0`, not `p-0`.
     format!("p{}", q + 0.0)
+}
+
+/// A window checked by [`check_window`] in nanoseconds (it fits in a `u64`).
+pub(crate) fn window_nanos(window: Duration) -> u64 {
+    u64::try_from(window.as_nanos()).unwrap_or(u64::MAX)
 }

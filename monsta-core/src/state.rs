@@ -7,7 +7,7 @@ use serde::{Serialize, de::DeserializeOwned, ser::SerializeMap};
 
 pub use crate::fields::FieldKind;
 pub use crate::lock::{LockSet, StateGuard};
-use crate::{Clock, Error, fields::FieldRef};
+use crate::{Clock, Error, fields::FieldRef, keys::Key};
 
 /// A monitoring state: a struct of monsta fields, implemented by
 /// `#[derive(AppState)]`.
@@ -55,6 +55,13 @@ pub trait AppState: Serialize + Send + Sync + Sized + 'static {
     /// prefix. A flattened child's own prefix is not used: its fields take
     /// the parent's.
     const PREFIX: Option<&'static str> = None;
+
+    /// The state's JSON keys, a flattened child's as a subtree: what the
+    /// derive checks for duplicates at compile time. The default, for
+    /// hand-written states, says they are unknown; a derived state that
+    /// flattens such a state checks its keys when it is built.
+    #[doc(hidden)]
+    const KEYS: &'static [Key] = &[Key::Unknown];
 
     /// Builds the state, every field from its attributes, on `clock`.
     ///

@@ -39,6 +39,7 @@ struct Locals {
     locks: Ident,
     fields: Ident,
     map: Ident,
+    state: Ident,
 }
 
 impl Locals {
@@ -50,6 +51,7 @@ impl Locals {
             visitor: local("__visitor"),
             locks: local("__locks"),
             fields: local("__fields"),
+            state: local("__state"),
         }
     }
 }
@@ -71,6 +73,8 @@ struct Parts {
     locks: Vec<TokenStream>,
     /// Statements of `serialize_fields`.
     entries: Vec<TokenStream>,
+    /// The entries of `KEYS`.
+    keys: Vec<TokenStream>,
 }
 
 fn expand(input: &Input) -> TokenStream {
@@ -87,6 +91,7 @@ fn expand(input: &Input) -> TokenStream {
         locks,
         fields,
         map,
+        state,
     } = &locals;
 
     let mut parts = Parts::default();
@@ -101,14 +106,25 @@ fn expand(input: &Input) -> TokenStream {
         visit,
         locks: lock_children,
         entries,
+        keys,
     } = parts;
 
     let prefix = input.prefix.as_ref().map(
         |prefix| quote!(const PREFIX: #private::Option<&'static str> = #private::Some(#prefix);),
     );
 
-    let serde_crate = format!("{}::serde", private);
     let name = ident.to_string();
+    // Every JSON key of the state, flattened children's included, differs:
+    // checked by the compiler, where the children's keys are known.
+    let key_check = quote_spanned! {ident.span()=>
+        const _: () = if let #private::Some(message) =
+            #private::keys::duplicate(#name, <#ident as #private::AppState>::KEYS)
+        {
+            #private::panic!("{}", message.as_str())
+        };
+    };
+
+    let serde_crate = format!("{}::serde", private);
     let snapshot_doc = format!(
         "A consistent copy of every field of [`{name}`], as [`{name}::snapshot`] returns it.\n\n\
          Plain data: it serializes to the same JSON as the state, and that JSON \
@@ -191,6 +207,8 @@ fn expand(input: &Input) -> TokenStream {
             }
         }
 
+        #key_check
+
         const _: () = {
             #[automatically_derived]
             #[allow(unused_qualifications)]
@@ -198,10 +216,17 @@ fn expand(input: &Input) -> TokenStream {
                 type Snapshot = #snapshot;
                 #prefix
 
+                const KEYS: &'static [#private::Key] = &[#(#keys),*];
+
                 fn try_with_clock(#clock: &#private::Clock) -> #private::Result<Self, #private::Error> {
-                    #private::Ok(Self {
+                    let #state = Self {
                         #(#build,)*
-                    })
+                    };
+                    // Keys of a flattened hand-written state: only now.
+                    if #private::keys::has_unknown(<Self as #private::AppState>::KEYS) {
+                        #private::keys::check_keys_at_run_time(&#state)?;
+                    }
+                    #private::Ok(#state)
                 }
 
                 fn describe() -> #private::Vec<#private::FieldInfo> {
@@ -277,6 +302,7 @@ fn field_parts(
         locks,
         fields,
         map,
+        ..
     } = locals;
     let vis = input.vis;
     let name = field.ident;
@@ -326,12 +352,16 @@ fn field_parts(
                 .push(quote!(#state::collect_locks(&self.#name, #locks);));
             out.entries
                 .push(quote!(#state::serialize_fields(&self.#name, #map)?;));
+            out.keys
+                .push(quote!(#private::Key::Flatten(#ident_text, #state::KEYS)));
         }
         Role::Field(kind) => {
             let as_field = quote_spanned!(span=> <#ty as #private::Field>);
             let value = build(field, kind, private, clock);
             out.build.push(quote!(#name: #value));
             let json = field.json_name();
+            out.keys
+                .push(quote!(#private::Key::Field(#json, #ident_text)));
             let rename = field
                 .attrs
                 .rename

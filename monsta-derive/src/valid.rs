@@ -28,6 +28,14 @@ pub fn check(input: &Input, errors: &mut Errors) {
         if field.attrs.skip.is_some() || field.attrs.flatten.is_some() {
             continue;
         }
+        if let Some(rename) = field.attrs.rename.as_ref().filter(|r| r.value().is_empty()) {
+            errors.error(
+                rename,
+                "`rename` must not be empty: the field needs a JSON key, such as \
+                 `rename = \"requests\"`",
+            );
+            continue;
+        }
         let name = field.json_name();
         if let Some(first) = names.get(&name) {
             let message = format!(

@@ -66,14 +66,14 @@ impl SampledWindow {
     ///
     /// # Errors
     ///
-    /// [`Error::Window`] when `window` is zero, [`Error::NotFinite`] when
-    /// `zero` is NaN or infinite.
+    /// [`Error::Window`] or [`Error::WindowTooLong`] for a zero or too long
+    /// `window`, [`Error::NotFinite`] when `zero` is NaN or infinite.
     pub fn with_clock(window: Duration, zero: f64, clock: &Clock) -> Result<Self, Error> {
         let window = params::check_window(window)?;
         let zero = params::check_finite("zero", zero)?;
         Ok(SampledWindow {
             clock: clock.clone(),
-            window: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
+            window: params::window_nanos(window),
             zero,
             held: AtomicCell::new(Held {
                 value: zero,

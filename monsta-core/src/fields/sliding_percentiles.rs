@@ -98,8 +98,8 @@ impl SlidingPercentiles {
     ///
     /// # Errors
     ///
-    /// [`Error::Window`], [`Error::NoQuantiles`], [`Error::Quantile`] or
-    /// [`Error::MaxSamples`].
+    /// [`Error::Window`], [`Error::WindowTooLong`], [`Error::NoQuantiles`],
+    /// [`Error::Quantile`] or [`Error::MaxSamples`].
     pub fn new(window: Duration, quantiles: &[f64], max_samples: usize) -> Result<Self, Error> {
         Self::with_clock(window, quantiles, max_samples, &Clock::system())
     }
@@ -130,7 +130,7 @@ impl SlidingPercentiles {
         }
         Ok(SlidingPercentiles {
             clock: clock.clone(),
-            window: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
+            window: params::window_nanos(window),
             quantiles: qs.into(),
             keys: keys.into(),
             max_samples,

@@ -71,7 +71,8 @@ impl SlidingWindow {
     ///
     /// # Errors
     ///
-    /// [`Error::Window`] when `window` is zero.
+    /// [`Error::Window`] when `window` is zero, [`Error::WindowTooLong`] when it
+    /// is longer than [`MAX_WINDOW`](params::MAX_WINDOW).
     pub fn new(window: Duration) -> Result<Self, Error> {
         Self::with_clock(window, &Clock::system())
     }
@@ -80,10 +81,11 @@ impl SlidingWindow {
     ///
     /// # Errors
     ///
-    /// [`Error::Window`] when `window` is zero.
+    /// [`Error::Window`] when `window` is zero, [`Error::WindowTooLong`] when it
+    /// is longer than [`MAX_WINDOW`](params::MAX_WINDOW).
     pub fn with_clock(window: Duration, clock: &Clock) -> Result<Self, Error> {
         let window = params::check_window(window)?;
-        let window = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        let window = params::window_nanos(window);
         let now = clock.nanos();
         let index = now / window;
         Ok(SlidingWindow {

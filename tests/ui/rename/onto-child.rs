@@ -1,0 +1,19 @@
+use monsta::AppState;
+use monsta::fields::*;
+
+#[derive(AppState)]
+struct DbState {
+    queries: Counter,
+}
+
+#[derive(AppState)]
+struct State {
+    #[monsta(rename = "queries")]
+    calls: Counter,
+    #[monsta(flatten)]
+    db: DbState,
+}
+
+fn main() {
+    let _ = State::new().snapshot();
+}
