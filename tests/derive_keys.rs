@@ -125,7 +125,7 @@ fn derived_states_list_their_keys() {
     assert_eq!(
         <Outer as AppState>::KEYS,
         &[
-            Key::Field("queries", "calls"),
+            Key::Field("queries", "calls", None, &[]),
             Key::Flatten("middle", &[Key::Flatten("db", &[Key::Unknown])]),
         ]
     );

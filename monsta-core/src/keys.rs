@@ -10,8 +10,13 @@
 //! derived state that flattens one checks its keys when it is built instead
 //! ([`check_keys_at_run_time`]).
 
+mod metrics;
+
+pub use metrics::metric_clash;
+
 use crate::{
     AppState, Error,
+    export::Family,
     fields::FieldRef,
     state::{FieldInfo, Visitor},
 };
@@ -20,8 +25,14 @@ use crate::{
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
-    /// A field: its JSON key and its Rust name.
-    Field(&'static str, &'static str),
+    /// A field: its JSON key, its Rust name, its unit and the metric
+    /// families its type exports.
+    Field(
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static [Family],
+    ),
     /// A flattened child: the Rust name of the field, and the child's keys.
     Flatten(&'static str, &'static [Key]),
     /// Keys the compiler can't see (a hand-written `AppState`): checked at
@@ -49,7 +60,7 @@ const fn json_key(keys: &[Key], mut n: usize) -> &'static str {
     let mut i = 0;
     while i < keys.len() {
         match keys[i] {
-            Key::Field(json, _) => {
+            Key::Field(json, ..) => {
                 if n == 0 {
                     return json;
                 }
@@ -144,7 +155,7 @@ impl Message {
         let mut i = 0;
         while i < keys.len() {
             match keys[i] {
-                Key::Field(_, rust) => {
+                Key::Field(_, rust, ..) => {
                     if n == 0 {
                         self.push(rust);
                         return;
@@ -223,8 +234,8 @@ const fn find_duplicate(keys: &[Key]) -> Option<(usize, usize)> {
 /// ```compile_fail
 /// # use monsta_core::keys::{Key, duplicate};
 /// const KEYS: &[Key] = &[
-///     Key::Field("queries", "queries"),
-///     Key::Flatten("db", &[Key::Field("queries", "queries")]),
+///     Key::Field("queries", "queries", None, &[]),
+///     Key::Flatten("db", &[Key::Field("queries", "queries", None, &[])]),
 /// ];
 /// // error: duplicate JSON key `queries` in `State`: fields `queries` and
 /// // `db.queries` both serialize as `queries` ...

@@ -122,6 +122,15 @@ fn expand(input: &Input) -> TokenStream {
         {
             #private::panic!("{}", message.as_str())
         };
+        // No two fields export one metric name (Prometheus would read them
+        // as one series): checked the same way.
+        const _: () = if let #private::Some(message) = #private::keys::metric_clash(
+            #name,
+            <#ident as #private::AppState>::PREFIX,
+            <#ident as #private::AppState>::KEYS,
+        ) {
+            #private::panic!("{}", message.as_str())
+        };
     };
 
     let serde_crate = format!("{}::serde", private);
@@ -360,8 +369,13 @@ fn field_parts(
             let value = build(field, kind, private, clock);
             out.build.push(quote!(#name: #value));
             let json = field.json_name();
-            out.keys
-                .push(quote!(#private::Key::Field(#json, #ident_text)));
+            let key_unit = match &field.attrs.unit {
+                Some(unit) => quote!(#private::Some(#unit)),
+                None => quote!(#private::None),
+            };
+            out.keys.push(quote! {
+                #private::Key::Field(#json, #ident_text, #key_unit, #as_field::FAMILIES)
+            });
             let rename = field
                 .attrs
                 .rename
