@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use monsta_core::Clock;
 
-use crate::{BuildError, StatusReporter};
+use crate::BuildError;
 
 /// The path the endpoint answers on unless
 /// [`endpoint`](StatusReporterBuilder::endpoint) says otherwise.
@@ -31,17 +31,17 @@ pub const MIN_HEADER_SIZE: usize = 1024;
 /// reporter.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) endpoint: String,
+    endpoint: String,
     #[cfg(feature = "prometheus")]
-    pub(crate) metrics_endpoint: String,
-    pub(crate) update_holdoff: Duration,
-    pub(crate) update_interval: Option<Duration>,
-    pub(crate) callback_timeout: Duration,
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) keep_alive_timeout: Duration,
-    pub(crate) max_connections: usize,
-    pub(crate) max_header_size: usize,
-    pub(crate) shutdown_timeout: Duration,
+    metrics_endpoint: String,
+    update_holdoff: Duration,
+    update_interval: Option<Duration>,
+    callback_timeout: Duration,
+    header_read_timeout: Duration,
+    keep_alive_timeout: Duration,
+    max_connections: usize,
+    max_header_size: usize,
+    shutdown_timeout: Duration,
 }
 
 impl Default for Config {
@@ -59,6 +59,60 @@ impl Default for Config {
             max_header_size: 16 * 1024,
             shutdown_timeout: Duration::from_secs(3),
         }
+    }
+}
+
+impl Config {
+    /// The path of the JSON endpoint.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The path of the Prometheus endpoint.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn metrics_endpoint(&self) -> &str {
+        &self.metrics_endpoint
+    }
+
+    /// How long a rendered body is served before the source is evaluated
+    /// again.
+    pub(crate) fn update_holdoff(&self) -> Duration {
+        self.update_holdoff
+    }
+
+    /// The period of the background refresh, if set.
+    pub(crate) fn update_interval(&self) -> Option<Duration> {
+        self.update_interval
+    }
+
+    /// How long a request waits for an evaluation.
+    pub(crate) fn callback_timeout(&self) -> Duration {
+        self.callback_timeout
+    }
+
+    /// How long a client has to send a request head.
+    pub(crate) fn header_read_timeout(&self) -> Duration {
+        self.header_read_timeout
+    }
+
+    /// How long a kept-alive connection may sit idle.
+    pub(crate) fn keep_alive_timeout(&self) -> Duration {
+        self.keep_alive_timeout
+    }
+
+    /// The most connections a server holds open at once.
+    pub(crate) fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The largest request head, in bytes.
+    pub(crate) fn max_header_size(&self) -> usize {
+        self.max_header_size
+    }
+
+    /// How long stopping a server waits for open connections.
+    pub(crate) fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
     }
 }
 
@@ -294,9 +348,9 @@ impl StatusReporterBuilder {
         self
     }
 
-    /// The reporter, with nothing published yet (its state is `{}`) and its
-    /// uptime starting now.
-    pub fn build(self) -> StatusReporter {
-        StatusReporter::from_parts(self.config, self.clock.unwrap_or_else(Clock::system))
+    /// The configuration and the clock, for `build` (which the reporter
+    /// module implements, so that this one depends on nothing above it).
+    pub(crate) fn into_parts(self) -> (Config, Clock) {
+        (self.config, self.clock.unwrap_or_else(Clock::system))
     }
 }
