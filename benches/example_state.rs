@@ -1,4 +1,4 @@
-//! The DESIGN.md example state, shared by the benches.
+//! The state of the `standalone` example, shared by the benches.
 #![allow(dead_code)]
 
 use monsta::{AppState, fields::*};

@@ -1,5 +1,5 @@
 //! [`StatusReporterBuilder`]: the endpoint, the refresh policy, the clock and
-//! the server limits of a [`StatusReporter`].
+//! the server limits of a [`StatusReporter`](crate::StatusReporter).
 
 use std::time::Duration;
 
@@ -116,7 +116,7 @@ impl Config {
     }
 }
 
-/// Builds a [`StatusReporter`]; made by [`StatusReporter::builder`].
+/// Builds a [`StatusReporter`](crate::StatusReporter); made by [`StatusReporter::builder`](crate::StatusReporter::builder).
 ///
 /// Setters whose value can be out of range return
 /// `Result<Self, BuildError>`; the others return `Self`.
@@ -189,7 +189,7 @@ impl StatusReporterBuilder {
 
     /// The path of the JSON endpoint, such as `/mon/v1/state` (the default).
     /// Requests for any other path get 404 from the standalone server; a
-    /// mounted [`router`](StatusReporter::router) routes only this path.
+    /// mounted [`router`](crate::StatusReporter::router) routes only this path.
     ///
     /// # Errors
     ///
@@ -203,8 +203,8 @@ impl StatusReporterBuilder {
 
     /// The path of the Prometheus endpoint (feature `prometheus`), `/metrics`
     /// by default: the published state as Prometheus or OpenMetrics text,
-    /// served by the same server, [`service`](StatusReporter::service) and
-    /// [`router`](StatusReporter::router) as the JSON endpoint. Should the
+    /// served by the same server, [`service`](crate::StatusReporter::service) and
+    /// [`router`](crate::StatusReporter::router) as the JSON endpoint. Should the
     /// JSON [`endpoint`](Self::endpoint) be set to this path afterwards,
     /// the JSON endpoint answers there and the metrics are not served.
     ///
@@ -234,9 +234,9 @@ impl StatusReporterBuilder {
     }
 
     /// How long a rendered body is served before the source is evaluated
-    /// again: a [`publish_with`](StatusReporter::publish_with) callback runs at
+    /// again: a [`publish_with`](crate::StatusReporter::publish_with) callback runs at
     /// most once per holdoff however many requests arrive. Zero renders on
-    /// every request. Publishing or [`reset`](StatusReporter::reset) ends the
+    /// every request. Publishing or [`reset`](crate::StatusReporter::reset) ends the
     /// holdoff at once. Measured on the [`clock`](Self::clock).
     pub fn update_holdoff(mut self, holdoff: Duration) -> Self {
         self.config.update_holdoff = holdoff;
@@ -246,8 +246,8 @@ impl StatusReporterBuilder {
     /// Refresh the state in the background every `interval`, so requests
     /// find a fresh body and never wait for a slow (for example async)
     /// source. Servers started by this reporter run the refresh while they
-    /// run; a host app that mounts the [`router`](StatusReporter::router)
-    /// runs it with [`spawn_refresher`](StatusReporter::spawn_refresher).
+    /// run; a host app that mounts the [`router`](crate::StatusReporter::router)
+    /// runs it with [`spawn_refresher`](crate::StatusReporter::spawn_refresher).
     /// Without it, a request past the holdoff evaluates the source.
     ///
     /// # Errors

@@ -395,29 +395,25 @@ impl Engine {
         format: monsta_prometheus::Format,
     ) -> Result<Bytes, ()> {
         let published = self.published.load_full();
-        let inline = match &published.metrics {
-            Some(_) if tokio::runtime::Handle::try_current().is_err() => true,
-            Some(_) => false,
-            None => true,
-        };
-        if inline {
-            return self.metrics_now(format).map(Bytes::from).map_err(|error| {
+        match published.metrics.clone() {
+            Some(metrics) if tokio::runtime::Handle::try_current().is_ok() => {
+                let engine = Arc::clone(self);
+                self.metrics
+                    .render(
+                        published.generation,
+                        metrics,
+                        format,
+                        move || engine.uptime(),
+                        self.config.callback_timeout(),
+                        self.config.metrics_endpoint(),
+                    )
+                    .await
+            }
+            // The uptime alone reads no lock; outside tokio there is no
+            // timer to bound a wait with.
+            _ => self.metrics_now(format).map(Bytes::from).map_err(|error| {
                 tracing::error!(target: "monsta", endpoint = %self.config.metrics_endpoint(), "{error}; answering 503");
-            });
+            }),
         }
-        let Some(metrics) = published.metrics.clone() else {
-            return Err(());
-        };
-        let engine = Arc::clone(self);
-        self.metrics
-            .render(
-                published.generation,
-                metrics,
-                format,
-                move || engine.uptime(),
-                self.config.callback_timeout(),
-                self.config.metrics_endpoint(),
-            )
-            .await
     }
 }
