@@ -156,3 +156,93 @@ impl Worker {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::mpsc,
+        thread::{self, ThreadId},
+        time::Duration,
+    };
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    /// A job that reports its thread, then waits for `gate` (bounded).
+    fn job(ran: &mpsc::Sender<ThreadId>, gate: Option<mpsc::Receiver<()>>) -> Job {
+        let ran = ran.clone();
+        Box::new(move || {
+            let _ = ran.send(thread::current().id());
+            if let Some(gate) = gate {
+                let _ = gate.recv_timeout(LIMIT);
+            }
+        })
+    }
+
+    #[test]
+    fn jobs_of_one_tag_run_one_at_a_time_on_one_thread() {
+        let worker = Worker::new("monsta-test");
+        let (ran, runs) = mpsc::channel();
+        let (open, gate) = mpsc::channel();
+        worker.run(1, job(&ran, Some(gate))).expect("spawn");
+        let first = runs.recv_timeout(LIMIT).expect("the first job runs");
+        worker.run(1, job(&ran, None)).expect("queued");
+        assert!(
+            runs.recv_timeout(Duration::from_millis(100)).is_err(),
+            "the second job ran while the first one was running"
+        );
+        open.send(()).expect("the first job waits");
+        let second = runs.recv_timeout(LIMIT).expect("the second job runs");
+        assert_eq!(first, second, "the same thread");
+        assert_ne!(first, thread::current().id());
+        // Idle again: a job of another tag takes the same thread.
+        let idle = || {
+            let lane = worker.lane.lock().expect("lane");
+            lane.as_ref()
+                .is_some_and(|l| l.pending.load(Ordering::Acquire) == 0)
+        };
+        let deadline = std::time::Instant::now() + LIMIT;
+        while !idle() {
+            assert!(std::time::Instant::now() < deadline, "never idle");
+            thread::sleep(Duration::from_millis(1));
+        }
+        worker.run(2, job(&ran, None)).expect("queued");
+        assert_eq!(runs.recv_timeout(LIMIT).expect("runs"), first);
+    }
+
+    #[test]
+    fn a_job_of_another_tag_does_not_wait_behind_a_stuck_one() {
+        let worker = Worker::new("monsta-test");
+        let (ran, runs) = mpsc::channel();
+        let (_open, gate) = mpsc::channel::<()>();
+        worker.run(1, job(&ran, Some(gate))).expect("spawn");
+        let stuck = runs.recv_timeout(LIMIT).expect("the first job runs");
+        worker.run(2, job(&ran, None)).expect("spawn");
+        let next = runs
+            .recv_timeout(LIMIT)
+            .expect("the job of the new tag runs at once");
+        assert_ne!(stuck, next, "on a thread of its own");
+    }
+
+    #[tokio::test]
+    async fn a_flight_is_shared_by_its_waiters() {
+        let flight = Flight::<u32>::new();
+        assert!(!flight.is_done());
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let flight = Arc::clone(&flight);
+                tokio::spawn(async move { flight.wait().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        flight.complete(7);
+        flight.complete(8);
+        for waiter in waiters {
+            assert_eq!(waiter.await.expect("waiter"), 7, "the first result stays");
+        }
+        assert_eq!(Flight::landed(3).wait().await, 3);
+        assert!(flight.first_overdue());
+        assert!(!flight.first_overdue(), "only the first");
+    }
+}
