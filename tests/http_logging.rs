@@ -1,6 +1,6 @@
 //! A state callback that panics or fails is logged through `tracing`, with
 //! the endpoint and the error, both when a request evaluates it on the
-//! blocking pool and when `render` runs it on the calling thread.
+//! reporter's worker thread and when `render` runs it on the calling thread.
 
 #![cfg(feature = "http")]
 

@@ -414,3 +414,39 @@ async fn a_blocking_callback_is_answered_after_the_bound_with_the_last_good_stat
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_published_after_a_hung_callback_is_served_at_once() {
+    let bound = Duration::from_millis(300);
+    let (mon, server) = serve(
+        StatusReporter::builder()
+            .update_holdoff(Duration::ZERO)
+            .callback_timeout(bound)
+            .unwrap(),
+    )
+    .await;
+    let gate = Gate::new();
+    let g = gate.0.clone();
+    mon.publish_with(move || {
+        let (open, cond) = &*g;
+        let guard = open.lock().unwrap();
+        // Bounded even if the test fails to open the gate.
+        let _unused = cond
+            .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
+            .unwrap();
+        json!({"hung": false})
+    });
+    let addr = server.local_addr();
+    let body = get(addr, PATH).await.json();
+    assert!(body["internal"]["error"].is_string(), "{body}");
+
+    // The hung evaluation does not hold up the next source's.
+    mon.publish_with(|| json!({"next": true}));
+    let start = Instant::now();
+    let body = get(addr, PATH).await.json();
+    assert_eq!(body["state"], json!({"next": true}), "{body}");
+    assert!(body["internal"].get("error").is_none(), "{body}");
+    assert!(start.elapsed() < bound, "waited {:?}", start.elapsed());
+    gate.open();
+    server.stop().await;
+}

@@ -1,11 +1,11 @@
 //! [`StatusReporterBuilder`]: the endpoint, the refresh policy, the clock and
-//! the server limits of a [`StatusReporter`].
+//! the server limits of a [`StatusReporter`](crate::StatusReporter).
 
 use std::time::Duration;
 
 use monsta_core::Clock;
 
-use crate::{BuildError, StatusReporter};
+use crate::BuildError;
 
 /// The path the endpoint answers on unless
 /// [`endpoint`](StatusReporterBuilder::endpoint) says otherwise.
@@ -31,17 +31,17 @@ pub const MIN_HEADER_SIZE: usize = 1024;
 /// reporter.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) endpoint: String,
+    endpoint: String,
     #[cfg(feature = "prometheus")]
-    pub(crate) metrics_endpoint: String,
-    pub(crate) update_holdoff: Duration,
-    pub(crate) update_interval: Option<Duration>,
-    pub(crate) callback_timeout: Duration,
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) keep_alive_timeout: Duration,
-    pub(crate) max_connections: usize,
-    pub(crate) max_header_size: usize,
-    pub(crate) shutdown_timeout: Duration,
+    metrics_endpoint: String,
+    update_holdoff: Duration,
+    update_interval: Option<Duration>,
+    callback_timeout: Duration,
+    header_read_timeout: Duration,
+    keep_alive_timeout: Duration,
+    max_connections: usize,
+    max_header_size: usize,
+    shutdown_timeout: Duration,
 }
 
 impl Default for Config {
@@ -62,7 +62,61 @@ impl Default for Config {
     }
 }
 
-/// Builds a [`StatusReporter`]; made by [`StatusReporter::builder`].
+impl Config {
+    /// The path of the JSON endpoint.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The path of the Prometheus endpoint.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn metrics_endpoint(&self) -> &str {
+        &self.metrics_endpoint
+    }
+
+    /// How long a rendered body is served before the source is evaluated
+    /// again.
+    pub(crate) fn update_holdoff(&self) -> Duration {
+        self.update_holdoff
+    }
+
+    /// The period of the background refresh, if set.
+    pub(crate) fn update_interval(&self) -> Option<Duration> {
+        self.update_interval
+    }
+
+    /// How long a request waits for an evaluation.
+    pub(crate) fn callback_timeout(&self) -> Duration {
+        self.callback_timeout
+    }
+
+    /// How long a client has to send a request head.
+    pub(crate) fn header_read_timeout(&self) -> Duration {
+        self.header_read_timeout
+    }
+
+    /// How long a kept-alive connection may sit idle.
+    pub(crate) fn keep_alive_timeout(&self) -> Duration {
+        self.keep_alive_timeout
+    }
+
+    /// The most connections a server holds open at once.
+    pub(crate) fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The largest request head, in bytes.
+    pub(crate) fn max_header_size(&self) -> usize {
+        self.max_header_size
+    }
+
+    /// How long stopping a server waits for open connections.
+    pub(crate) fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+}
+
+/// Builds a [`StatusReporter`](crate::StatusReporter); made by [`StatusReporter::builder`](crate::StatusReporter::builder).
 ///
 /// Setters whose value can be out of range return
 /// `Result<Self, BuildError>`; the others return `Self`.
@@ -135,7 +189,7 @@ impl StatusReporterBuilder {
 
     /// The path of the JSON endpoint, such as `/mon/v1/state` (the default).
     /// Requests for any other path get 404 from the standalone server; a
-    /// mounted [`router`](StatusReporter::router) routes only this path.
+    /// mounted [`router`](crate::StatusReporter::router) routes only this path.
     ///
     /// # Errors
     ///
@@ -149,8 +203,8 @@ impl StatusReporterBuilder {
 
     /// The path of the Prometheus endpoint (feature `prometheus`), `/metrics`
     /// by default: the published state as Prometheus or OpenMetrics text,
-    /// served by the same server, [`service`](StatusReporter::service) and
-    /// [`router`](StatusReporter::router) as the JSON endpoint. Should the
+    /// served by the same server, [`service`](crate::StatusReporter::service) and
+    /// [`router`](crate::StatusReporter::router) as the JSON endpoint. Should the
     /// JSON [`endpoint`](Self::endpoint) be set to this path afterwards,
     /// the JSON endpoint answers there and the metrics are not served.
     ///
@@ -180,9 +234,9 @@ impl StatusReporterBuilder {
     }
 
     /// How long a rendered body is served before the source is evaluated
-    /// again: a [`publish_with`](StatusReporter::publish_with) callback runs at
+    /// again: a [`publish_with`](crate::StatusReporter::publish_with) callback runs at
     /// most once per holdoff however many requests arrive. Zero renders on
-    /// every request. Publishing or [`reset`](StatusReporter::reset) ends the
+    /// every request. Publishing or [`reset`](crate::StatusReporter::reset) ends the
     /// holdoff at once. Measured on the [`clock`](Self::clock).
     pub fn update_holdoff(mut self, holdoff: Duration) -> Self {
         self.config.update_holdoff = holdoff;
@@ -192,8 +246,8 @@ impl StatusReporterBuilder {
     /// Refresh the state in the background every `interval`, so requests
     /// find a fresh body and never wait for a slow (for example async)
     /// source. Servers started by this reporter run the refresh while they
-    /// run; a host app that mounts the [`router`](StatusReporter::router)
-    /// runs it with [`spawn_refresher`](StatusReporter::spawn_refresher).
+    /// run; a host app that mounts the [`router`](crate::StatusReporter::router)
+    /// runs it with [`spawn_refresher`](crate::StatusReporter::spawn_refresher).
     /// Without it, a request past the holdoff evaluates the source.
     ///
     /// # Errors
@@ -294,9 +348,9 @@ impl StatusReporterBuilder {
         self
     }
 
-    /// The reporter, with nothing published yet (its state is `{}`) and its
-    /// uptime starting now.
-    pub fn build(self) -> StatusReporter {
-        StatusReporter::from_parts(self.config, self.clock.unwrap_or_else(Clock::system))
+    /// The configuration and the clock, for `build` (which the reporter
+    /// module implements, so that this one depends on nothing above it).
+    pub(crate) fn into_parts(self) -> (Config, Clock) {
+        (self.config, self.clock.unwrap_or_else(Clock::system))
     }
 }

@@ -50,8 +50,9 @@
 //! With the `prometheus` feature, the same server, service and router also
 //! answer `GET` and `HEAD` on `/metrics` (the builder's `metrics_endpoint`
 //! sets the path) with the
-//! published state as Prometheus text, rendered by `monsta-prometheus` on
-//! each request: OpenMetrics 1.0.0 or the classic format 0.0.4, as the
+//! published state as Prometheus text, rendered by `monsta-prometheus` for
+//! each request (requests that arrive while a rendering is under way share
+//! it): OpenMetrics 1.0.0 or the classic format 0.0.4, as the
 //! `Accept` header asks (what Prometheus sends gets OpenMetrics; a request
 //! without one, the classic format), with the matching `Content-Type` and
 //! `Cache-Control: no-store`. It holds the gauge `process_uptime_seconds`
@@ -61,16 +62,37 @@
 //! sources have no metric mapping, so only the uptime is served. Should
 //! the state stay locked beyond the `callback_timeout`, the answer is 503.
 //!
+//! # Threads
+//!
+//! A sync state callback, an [`AppState`](monsta_core::AppState)'s
+//! snapshot and a state's metrics are evaluated on threads of the
+//! reporter's own (one for the state, one for the metrics, started when
+//! first needed), one evaluation at a time, not on tokio's blocking pool:
+//! a request never costs a thread, and a callback that never returns
+//! keeps neither the runtime nor the program from ending (its thread is
+//! left to it, and a source published later gets a new one).
+//!
 //! Most users depend on the `monsta` facade crate, which re-exports all of
 //! this (under its default `http` feature), the field types and the derive.
 
+// The modules depend on each other one way, each on those above it:
+// `error` and `builder` (configuration); `worker` (the reporter's own
+// threads); `source` (what can be published); `metrics` (the Prometheus
+// rendering lane); `engine` (the source, the cache, evaluation and
+// rendering); `respond` (routing and building responses); `service`;
+// `axum` (the router) and `server` (accept loop, connections, handles);
+// `reporter`, the facade that delegates to them; `global`.
 mod builder;
+mod engine;
 mod error;
 mod global;
 mod metrics;
 mod reporter;
+mod respond;
 mod server;
 mod service;
+mod source;
+mod worker;
 
 #[cfg(feature = "axum")]
 mod axum;
@@ -86,8 +108,9 @@ pub use builder::{
 pub use error::{BuildError, ServeError};
 pub use global::{publish, publish_state, publish_with, reporter, reset, start, stop};
 pub use reporter::{Refresher, StatusReporter};
+pub use respond::StatusResponse;
 pub use server::{ServerHandle, ThreadedServer};
-pub use service::{ResponseFuture, StatusResponse, StatusService};
+pub use service::{ResponseFuture, StatusService};
 
 /// The port the Python original listens on, and the default of the examples.
 pub const DEFAULT_PORT: u16 = 4242;

@@ -1,347 +1,25 @@
-//! [`StatusReporter`]: the published source, the cached body, and how a body
-//! is rendered.
+//! [`StatusReporter`]: the public face of a reporter. It holds the engine
+//! and the servers, and every method delegates to one of them.
 
 use std::{
-    any::Any,
     fmt::{self, Display},
     future::Future,
-    panic::{AssertUnwindSafe, catch_unwind},
-    pin::Pin,
-    sync::{
-        Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::Duration,
 };
 
-use arc_swap::{ArcSwap, ArcSwapOption};
-use bytes::Bytes;
 use monsta_core::{AppState, Clock};
 use serde::Serialize;
-use tokio::task::{JoinError, JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::{
-    ServeError, StatusReporterBuilder,
+    ServeError, ServerHandle, StatusReporterBuilder, StatusService, ThreadedServer,
     builder::{Config, DEFAULT_UPDATE_INTERVAL},
-    metrics::{self, Metrics},
-    server::Control,
+    engine::Engine,
+    metrics,
+    server::{self, Launch, Servers},
+    source::Source,
 };
-
-/// The state's JSON, or why there is none.
-type Outcome = Result<Bytes, String>;
-type SyncSource = dyn Fn() -> Outcome + Send + Sync;
-type BoxedOutcome = Pin<Box<dyn Future<Output = Outcome> + Send>>;
-type AsyncSource = dyn Fn() -> BoxedOutcome + Send + Sync;
-
-/// What was published.
-enum Source {
-    /// Nothing (yet, or since a reset): the state is `{}`.
-    Empty,
-    /// A fixed value, serialized when it was published.
-    Fixed(Outcome),
-    /// A callback, run on the blocking pool.
-    Sync(Arc<SyncSource>),
-    /// An async callback, run as a task.
-    Async(Arc<AsyncSource>),
-}
-
-/// The current source, with the generation that tells a body rendered from it
-/// apart from one rendered from an earlier source.
-pub(crate) struct Published {
-    generation: u64,
-    source: Source,
-    /// What the metrics endpoint renders: the published `AppState`, if that
-    /// is what was published.
-    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
-    pub(crate) metrics: Metrics,
-}
-
-/// The last body served, and the last good state it was made from.
-struct Rendered {
-    generation: u64,
-    /// When it was rendered, on the reporter's clock.
-    at: Duration,
-    /// The last state a source produced without error.
-    state: Bytes,
-    body: Bytes,
-}
-
-/// The evaluation of a callback that is running, kept while no request waits
-/// for it so that a slow callback is never run twice at once.
-struct InFlight {
-    generation: u64,
-    task: JoinHandle<Bytes>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) config: Config,
-    pub(crate) clock: Clock,
-    pub(crate) published: ArcSwap<Published>,
-    rendered: ArcSwapOption<Rendered>,
-    /// Serializes writers of `published` and `rendered` (readers never lock).
-    write: Mutex<()>,
-    next_generation: AtomicU64,
-    /// The clock reading uptime counts from, in nanoseconds.
-    started: AtomicU64,
-    in_flight: tokio::sync::Mutex<Option<InFlight>>,
-    pub(crate) servers: Mutex<Vec<Arc<Control>>>,
-}
-
-const EMPTY_STATE: &[u8] = b"{}";
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Serializes `value` as the state's JSON.
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Outcome {
-    serde_json::to_vec(value)
-        .map(Bytes::from)
-        .map_err(|e| format!("state could not be serialized: {e}"))
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    let detail = if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.as_str()
-    } else {
-        "(no message)"
-    };
-    format!("state callback panicked: {detail}")
-}
-
-fn join_error_message(error: JoinError) -> String {
-    match error.try_into_panic() {
-        Ok(payload) => panic_message(payload.as_ref()),
-        Err(_) => "state callback was cancelled".to_owned(),
-    }
-}
-
-/// `{"internal":{"uptime":N[,"error":"..."]},"state":STATE}`.
-fn assemble(uptime: u64, error: Option<&str>, state: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(state.len() + 48);
-    out.extend_from_slice(b"{\"internal\":{\"uptime\":");
-    out.extend_from_slice(uptime.to_string().as_bytes());
-    if let Some(error) = error {
-        out.extend_from_slice(b",\"error\":");
-        // A JSON string literal, escaped as JSON needs.
-        let quoted = serde_json::Value::String(error.to_owned()).to_string();
-        out.extend_from_slice(quoted.as_bytes());
-    }
-    out.extend_from_slice(b"},\"state\":");
-    out.extend_from_slice(state);
-    out.push(b'}');
-    Bytes::from(out)
-}
-
-impl Inner {
-    fn new(config: Config, clock: Clock) -> Self {
-        let started = nanos(clock.now());
-        Inner {
-            config,
-            clock,
-            published: ArcSwap::from_pointee(Published {
-                generation: 0,
-                source: Source::Empty,
-                metrics: Metrics::default(),
-            }),
-            rendered: ArcSwapOption::empty(),
-            write: Mutex::new(()),
-            next_generation: AtomicU64::new(1),
-            started: AtomicU64::new(started),
-            in_flight: tokio::sync::Mutex::new(None),
-            servers: Mutex::new(Vec::new()),
-        }
-    }
-
-    pub(crate) fn uptime_at(&self, now: Duration) -> Duration {
-        now.saturating_sub(Duration::from_nanos(self.started.load(Ordering::Acquire)))
-    }
-
-    fn publish_source(&self, source: Source, metrics: Metrics) {
-        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        self.published.store(Arc::new(Published {
-            generation,
-            source,
-            metrics,
-        }));
-    }
-
-    fn reset(&self) {
-        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        self.started
-            .store(nanos(self.clock.now()), Ordering::Release);
-        self.published.store(Arc::new(Published {
-            generation,
-            source: Source::Empty,
-            metrics: Metrics::default(),
-        }));
-        self.rendered.store(None);
-    }
-
-    /// The cached body, if it was rendered from `generation` less than a
-    /// holdoff before `now`.
-    fn fresh(&self, generation: u64, now: Duration) -> Option<Bytes> {
-        let rendered = self.rendered.load();
-        let r = rendered.as_ref()?;
-        (r.generation == generation && now.saturating_sub(r.at) < self.config.update_holdoff)
-            .then(|| r.body.clone())
-    }
-
-    /// Renders the body for `outcome` of the source of `generation`, and
-    /// caches it unless a newer source was published meanwhile. An error is
-    /// logged and rendered with the last good state.
-    fn settle(&self, generation: u64, outcome: Outcome) -> Bytes {
-        if let Err(error) = &outcome {
-            tracing::error!(target: "monsta", endpoint = %self.config.endpoint, "{error}; serving the last good state");
-        }
-        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = self.clock.now();
-        let (state, error) = match outcome {
-            Ok(state) => (state, None),
-            Err(error) => {
-                let last_good = self
-                    .rendered
-                    .load()
-                    .as_ref()
-                    .map_or_else(|| Bytes::from_static(EMPTY_STATE), |r| r.state.clone());
-                (last_good, Some(error))
-            }
-        };
-        let body = assemble(self.uptime_at(now).as_secs(), error.as_deref(), &state);
-        if self.published.load().generation == generation {
-            self.rendered.store(Some(Arc::new(Rendered {
-                generation,
-                at: now,
-                state,
-                body: body.clone(),
-            })));
-        }
-        body
-    }
-
-    /// The body to serve now, from a tokio task: the cached one within the
-    /// holdoff, else a new rendering. A callback is waited for at most
-    /// `callback_timeout`.
-    pub(crate) async fn body(self: &Arc<Self>) -> Bytes {
-        let now = self.clock.now();
-        let published = self.published.load_full();
-        if let Some(body) = self.fresh(published.generation, now) {
-            return body;
-        }
-        match &published.source {
-            Source::Empty => self.settle(published.generation, Ok(Bytes::from_static(EMPTY_STATE))),
-            Source::Fixed(outcome) => self.settle(published.generation, outcome.clone()),
-            Source::Sync(_) | Source::Async(_) => {
-                if tokio::runtime::Handle::try_current().is_err() {
-                    // Polled outside tokio: no blocking pool to run it on.
-                    return self.render_now();
-                }
-                let bound = self.config.callback_timeout;
-                match tokio::time::timeout(bound, self.evaluate(&published)).await {
-                    Ok(body) => body,
-                    Err(_) => self.settle(
-                        published.generation,
-                        Err(format!("state callback did not return within {bound:?}")),
-                    ),
-                }
-            }
-        }
-    }
-
-    /// Runs the callback of `published`, or joins the evaluation already in
-    /// flight. Cancel-safe: if the caller stops waiting, the evaluation stays
-    /// in the slot, and settles the cache when it finishes.
-    async fn evaluate(self: &Arc<Self>, published: &Arc<Published>) -> Bytes {
-        let mut slot = self.in_flight.lock().await;
-        let joining = slot
-            .as_ref()
-            .is_some_and(|f| f.generation == published.generation && !f.task.is_finished());
-        if !joining {
-            // A finished evaluation has settled the cache already; one of an
-            // older source is left to finish on its own.
-            *slot = None;
-            if let Some(body) = self.fresh(published.generation, self.clock.now()) {
-                return body;
-            }
-            *slot = Some(InFlight {
-                generation: published.generation,
-                task: self.spawn_evaluation(published),
-            });
-        }
-        let Some(flight) = slot.as_mut() else {
-            return self.render_now();
-        };
-        let result = (&mut flight.task).await;
-        *slot = None;
-        match result {
-            Ok(body) => body,
-            Err(e) => self.settle(published.generation, Err(join_error_message(e))),
-        }
-    }
-
-    fn spawn_evaluation(self: &Arc<Self>, published: &Published) -> JoinHandle<Bytes> {
-        let work: JoinHandle<Outcome> = match &published.source {
-            Source::Sync(f) => {
-                let f = Arc::clone(f);
-                tokio::task::spawn_blocking(move || f())
-            }
-            Source::Async(f) => {
-                let f = Arc::clone(f);
-                tokio::spawn(async move { f().await })
-            }
-            Source::Empty => tokio::spawn(async { Ok(Bytes::from_static(EMPTY_STATE)) }),
-            Source::Fixed(outcome) => {
-                let outcome = outcome.clone();
-                tokio::spawn(async move { outcome })
-            }
-        };
-        let inner = Arc::clone(self);
-        let generation = published.generation;
-        tokio::spawn(async move {
-            let outcome = work.await.unwrap_or_else(|e| Err(join_error_message(e)));
-            inner.settle(generation, outcome)
-        })
-    }
-
-    /// The body to serve now, without tokio: a sync callback runs on the
-    /// calling thread (unless an evaluation is in flight); an async one is
-    /// not run, its last result is served.
-    pub(crate) fn render_now(&self) -> Bytes {
-        let now = self.clock.now();
-        let published = self.published.load_full();
-        if let Some(body) = self.fresh(published.generation, now) {
-            return body;
-        }
-        let generation = published.generation;
-        match &published.source {
-            Source::Empty => self.settle(generation, Ok(Bytes::from_static(EMPTY_STATE))),
-            Source::Fixed(outcome) => self.settle(generation, outcome.clone()),
-            Source::Sync(f) => match self.in_flight.try_lock() {
-                Ok(slot) if slot.as_ref().is_none_or(|f| f.task.is_finished()) => {
-                    let outcome = catch_unwind(AssertUnwindSafe(|| f()))
-                        .unwrap_or_else(|payload| Err(panic_message(payload.as_ref())));
-                    let body = self.settle(generation, outcome);
-                    drop(slot);
-                    body
-                }
-                _ => self.last_body(now),
-            },
-            Source::Async(_) => self.last_body(now),
-        }
-    }
-
-    /// The last rendered body, or the empty state if there is none.
-    fn last_body(&self, now: Duration) -> Bytes {
-        match self.rendered.load().as_ref() {
-            Some(r) => r.body.clone(),
-            None => assemble(self.uptime_at(now).as_secs(), None, EMPTY_STATE),
-        }
-    }
-}
 
 /// The monitoring endpoint of a service: what was published, rendered as
 /// `{"internal": {"uptime": …}, "state": …}`, and the servers that answer
@@ -384,14 +62,16 @@ impl Inner {
 /// ```
 #[derive(Clone)]
 pub struct StatusReporter {
-    pub(crate) inner: Arc<Inner>,
+    engine: Arc<Engine>,
+    servers: Arc<Servers>,
 }
 
 impl fmt::Debug for StatusReporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = self.engine.config();
         f.debug_struct("StatusReporter")
-            .field("endpoint", &self.inner.config.endpoint)
-            .field("update_holdoff", &self.inner.config.update_holdoff)
+            .field("endpoint", &config.endpoint())
+            .field("update_holdoff", &config.update_holdoff())
             .field("uptime", &self.uptime())
             .finish_non_exhaustive()
     }
@@ -400,6 +80,15 @@ impl fmt::Debug for StatusReporter {
 impl Default for StatusReporter {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl StatusReporterBuilder {
+    /// The reporter, with nothing published yet (its state is `{}`) and its
+    /// uptime starting now.
+    pub fn build(self) -> StatusReporter {
+        let (config, clock) = self.into_parts();
+        StatusReporter::from_parts(config, clock)
     }
 }
 
@@ -415,21 +104,22 @@ impl StatusReporter {
         StatusReporterBuilder::new()
     }
 
-    pub(crate) fn from_parts(config: Config, clock: Clock) -> Self {
+    fn from_parts(config: Config, clock: Clock) -> Self {
         StatusReporter {
-            inner: Arc::new(Inner::new(config, clock)),
+            engine: Arc::new(Engine::new(config, clock)),
+            servers: Arc::new(Servers::default()),
         }
     }
 
     /// The path the endpoint answers on.
     pub fn endpoint(&self) -> &str {
-        &self.inner.config.endpoint
+        self.engine.config().endpoint()
     }
 
     /// Time since the reporter was built or last [`reset`](Self::reset), on
     /// its clock. `internal.uptime` is its whole seconds.
     pub fn uptime(&self) -> Duration {
-        self.inner.uptime_at(self.inner.clock.now())
+        self.engine.uptime()
     }
 
     /// Publishes a fixed value: any type that serde can serialize (a map, a
@@ -443,19 +133,17 @@ impl StatusReporter {
     /// assert!(mon.render().ends_with(r#""state":{"status":"running","version":"1.0.0"}}"#));
     /// ```
     pub fn publish<T: Serialize>(&self, value: T) -> &Self {
-        let outcome = to_json(&value);
-        if let Err(error) = &outcome {
-            tracing::error!(target: "monsta", "{error}");
-        }
-        self.inner
-            .publish_source(Source::Fixed(outcome), Metrics::default());
+        self.engine
+            .publish(Source::fixed(&value), metrics::Metrics::default());
         self
     }
 
     /// Publishes a callback that returns the state. It runs when a request
     /// finds the cached body older than the
     /// [`update_holdoff`](StatusReporterBuilder::update_holdoff), so at most
-    /// once per holdoff, on tokio's blocking pool (one evaluation at a time).
+    /// once per holdoff, on a thread of the reporter's own, one evaluation at
+    /// a time (not on tokio's blocking pool, so a callback that never
+    /// returns keeps neither the runtime nor the program from ending).
     ///
     /// ```
     /// # use monsta_http::StatusReporter;
@@ -473,10 +161,8 @@ impl StatusReporter {
         F: Fn() -> T + Send + Sync + 'static,
         T: Serialize,
     {
-        self.inner.publish_source(
-            Source::Sync(Arc::new(move || to_json(&callback()))),
-            Metrics::default(),
-        );
+        self.engine
+            .publish(Source::callback(callback), metrics::Metrics::default());
         self
     }
 
@@ -489,14 +175,8 @@ impl StatusReporter {
         T: Serialize,
         E: Display,
     {
-        self.inner.publish_source(
-            Source::Sync(Arc::new(move || {
-                callback()
-                    .map_err(|e| format!("state callback failed: {e}"))
-                    .and_then(|state| to_json(&state))
-            })),
-            Metrics::default(),
-        );
+        self.engine
+            .publish(Source::fallible(callback), metrics::Metrics::default());
         self
     }
 
@@ -506,10 +186,8 @@ impl StatusReporter {
     /// too.
     pub fn publish_state<S: AppState>(&self, state: Arc<S>) -> &Self {
         let metrics = metrics::of_state(&state);
-        self.inner.publish_source(
-            Source::Sync(Arc::new(move || to_json(&state.snapshot()))),
-            metrics,
-        );
+        self.engine
+            .publish(Source::callback(move || state.snapshot()), metrics);
         self
     }
 
@@ -523,14 +201,8 @@ impl StatusReporter {
         Fut: Future<Output = T> + Send + 'static,
         T: Serialize,
     {
-        let callback = Arc::new(callback);
-        self.inner.publish_source(
-            Source::Async(Arc::new(move || -> BoxedOutcome {
-                let fut = callback();
-                Box::pin(async move { to_json(&fut.await) })
-            })),
-            Metrics::default(),
-        );
+        self.engine
+            .publish(Source::future(callback), metrics::Metrics::default());
         self
     }
 
@@ -544,17 +216,9 @@ impl StatusReporter {
         T: Serialize,
         E: Display,
     {
-        let callback = Arc::new(callback);
-        self.inner.publish_source(
-            Source::Async(Arc::new(move || -> BoxedOutcome {
-                let fut = callback();
-                Box::pin(async move {
-                    fut.await
-                        .map_err(|e| format!("state callback failed: {e}"))
-                        .and_then(|state| to_json(&state))
-                })
-            })),
-            Metrics::default(),
+        self.engine.publish(
+            Source::fallible_future(callback),
+            metrics::Metrics::default(),
         );
         self
     }
@@ -563,7 +227,7 @@ impl StatusReporter {
     /// the endpoint answers `"state": {}` until something is published again.
     /// Running servers keep running.
     pub fn reset(&self) {
-        self.inner.reset();
+        self.engine.reset();
     }
 
     /// The body the endpoint would answer with now, as in
@@ -574,7 +238,7 @@ impl StatusReporter {
     /// calling thread (a panic in it is caught). An async callback is not run
     /// here: its last result is returned.
     pub fn render(&self) -> String {
-        String::from_utf8_lossy(&self.inner.render_now()).into_owned()
+        String::from_utf8_lossy(&self.engine.render_now()).into_owned()
     }
 
     /// Starts refreshing the state in the background every
@@ -591,22 +255,193 @@ impl StatusReporter {
     pub fn spawn_refresher(&self) -> Result<Refresher, ServeError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServeError::NoRuntime)?;
         let interval = self
-            .inner
-            .config
-            .update_interval
+            .engine
+            .config()
+            .update_interval()
             .unwrap_or(DEFAULT_UPDATE_INTERVAL);
         Ok(Refresher {
-            task: runtime.spawn(refresh_loop(Arc::clone(&self.inner), interval)),
+            task: runtime.spawn(Arc::clone(&self.engine).refresh(interval)),
         })
     }
-}
 
-pub(crate) async fn refresh_loop(inner: Arc<Inner>, interval: Duration) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        inner.body().await;
+    /// The endpoint as a hyper and tower [`StatusService`], answering on the
+    /// [`endpoint`](Self::endpoint) path (and, with the `prometheus`
+    /// feature, the metrics on the `metrics_endpoint` path).
+    pub fn service(&self) -> StatusService {
+        StatusService::new(Arc::clone(&self.engine))
+    }
+
+    #[cfg(feature = "axum")]
+    /// The endpoint as an axum [`Router`](axum::Router), to
+    /// [`merge`](axum::Router::merge) into a host app or
+    /// [`nest`](axum::Router::nest) under a prefix. It routes the
+    /// [`endpoint`](Self::endpoint) path (and, with the `prometheus`
+    /// feature, the `metrics_endpoint` path) to the same handler the
+    /// standalone server uses: `GET` and `HEAD`, 405 with `Allow: GET, HEAD`
+    /// otherwise.
+    ///
+    /// Requests are answered on the host's runtime; to keep an async source
+    /// fresh in the background, also run a
+    /// [`spawn_refresher`](Self::spawn_refresher) from the app's startup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use monsta_http::StatusReporter;
+    ///
+    /// let mon = StatusReporter::new();
+    /// mon.publish(serde_json::json!({"status": "running"}));
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .merge(mon.router());
+    /// ```
+    pub fn router<S>(&self) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        crate::axum::router(&self.engine)
+    }
+
+    #[cfg(feature = "prometheus")]
+    /// The path the Prometheus endpoint answers on (feature
+    /// `prometheus`); see
+    /// [`metrics_endpoint`](crate::StatusReporterBuilder::metrics_endpoint).
+    pub fn metrics_endpoint(&self) -> &str {
+        self.engine.config().metrics_endpoint()
+    }
+
+    #[cfg(feature = "prometheus")]
+    /// The exposition the metrics endpoint would answer with now, in
+    /// `format` (feature `prometheus`): the gauge
+    /// `process_uptime_seconds` (the whole seconds of
+    /// `internal.uptime`), then the fields of the state published with
+    /// [`publish_state`](Self::publish_state), read under its lock. A
+    /// source that is not an [`AppState`] (a fixed value, a callback)
+    /// has no metric mapping: only the uptime is rendered.
+    ///
+    /// The endpoint renders on every request (scrapes that arrive while
+    /// one rendering is under way share it); the JSON endpoint's holdoff
+    /// does not apply. This renders on the calling thread.
+    ///
+    /// # Errors
+    ///
+    /// [`monsta_prometheus::Error::Encode`] if prometheus-client's
+    /// encoder reports an error, which writing to a `String` does not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use monsta_core::ManualClock;
+    /// use monsta_http::StatusReporter;
+    /// use monsta_prometheus::Format;
+    ///
+    /// let clock = ManualClock::new();
+    /// let mon = StatusReporter::builder().clock(clock.clone()).build();
+    /// mon.publish(serde_json::json!({"status": "running"}));
+    /// clock.advance(Duration::from_secs(7));
+    ///
+    /// let text = mon.render_metrics(Format::Text)?;
+    /// assert!(text.ends_with("\nprocess_uptime_seconds 7\n"));
+    /// # Ok::<(), monsta_prometheus::Error>(())
+    /// ```
+    pub fn render_metrics(
+        &self,
+        format: monsta_prometheus::Format,
+    ) -> Result<String, monsta_prometheus::Error> {
+        self.engine.metrics_now(format)
+    }
+
+    /// What a server of this reporter serves.
+    fn launch(&self) -> Launch {
+        let config = self.engine.config();
+        let background = config
+            .update_interval()
+            .map(|interval| -> server::Background {
+                Box::pin(Arc::clone(&self.engine).refresh(interval))
+            });
+        Launch::new(self.service(), config.clone(), background)
+    }
+
+    /// Binds `addr` and serves the endpoint on the current tokio runtime.
+    /// What was published before stays published.
+    ///
+    /// `addr` is anything tokio can resolve: `("0.0.0.0", 4242)` (the
+    /// default of the Python original, [`DEFAULT_ADDR`](crate::DEFAULT_ADDR)),
+    /// `"127.0.0.1:0"` for an ephemeral port, a `SocketAddr`.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Bind`], naming the address, if it is in use or cannot be
+    /// bound; [`ServeError::Resolve`] or [`ServeError::NoAddress`] if `addr`
+    /// does not resolve; [`ServeError::LocalAddr`] as for
+    /// [`start_on`](Self::start_on).
+    pub async fn start(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> Result<ServerHandle, ServeError> {
+        let listener = server::bind(addr).await?;
+        self.start_on(listener)
+    }
+
+    /// Serves the endpoint on an already bound listener, on the current tokio
+    /// runtime. Tests bind `127.0.0.1:0` and pass the listener in.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::NoRuntime`] outside a tokio runtime;
+    /// [`ServeError::LocalAddr`] if the listener's address cannot be read.
+    pub fn start_on(&self, listener: tokio::net::TcpListener) -> Result<ServerHandle, ServeError> {
+        self.servers.spawn(self.launch(), listener)
+    }
+
+    /// Binds `addr` and serves the endpoint on a thread of its own, with its
+    /// own single-threaded tokio runtime: for programs without a runtime (it
+    /// works from within one too). Returns once the port is bound.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Bind`], naming the address, if it cannot be bound;
+    /// [`ServeError::Resolve`] or [`ServeError::NoAddress`] if `addr` does not
+    /// resolve; [`ServeError::Thread`] if the thread or its runtime cannot be
+    /// created.
+    pub fn start_in_thread(
+        &self,
+        addr: impl std::net::ToSocketAddrs,
+    ) -> Result<ThreadedServer, ServeError> {
+        self.servers.spawn_thread(self.launch(), addr)
+    }
+
+    /// Binds `addr` and serves the endpoint on the calling thread until
+    /// [`stop_blocking`](Self::stop_blocking) or [`stop`](Self::stop) is
+    /// called (from another thread): for programs without a runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::InsideRuntime`] if called from within a tokio runtime;
+    /// otherwise as [`start_in_thread`](Self::start_in_thread).
+    pub fn start_blocking(&self, addr: impl std::net::ToSocketAddrs) -> Result<(), ServeError> {
+        self.servers.run_blocking(self.launch(), addr)
+    }
+
+    /// Stops every server this reporter (or a clone of it) started, and waits
+    /// until they have freed their ports and finished their connections, at
+    /// most [`shutdown_timeout`](crate::StatusReporterBuilder::shutdown_timeout)
+    /// and a second. The published state is kept.
+    pub async fn stop(&self) {
+        self.servers
+            .stop(server::stop_bound(self.engine.config()))
+            .await;
+    }
+
+    /// [`stop`](Self::stop) for code without a runtime: blocks the calling
+    /// thread until the servers have stopped (at most the same bound). Don't
+    /// call it from a task of the runtime a server runs on, which it would
+    /// keep from stopping until the bound.
+    pub fn stop_blocking(&self) {
+        self.servers
+            .stop_blocking(server::stop_bound(self.engine.config()));
     }
 }
 

@@ -1,5 +1,10 @@
 //! The standalone server: a hyper 1.x HTTP/1.1 accept loop with graceful
-//! shutdown, on the caller's tokio runtime or on a thread of its own.
+//! shutdown, on the caller's tokio runtime or on a thread of its own, and
+//! the handles that stop it.
+//!
+//! The accept loop knows only the [`StatusService`] it serves, the limits of
+//! the builder and a background duty to run while it runs (the refresh);
+//! what a request is answered with is the service's business.
 
 use std::{
     convert::Infallible,
@@ -23,15 +28,47 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{
-    ServeError, StatusReporter,
-    reporter::{Inner, refresh_loop},
-    service::{Call, StatusResponse, respond},
-};
+use crate::{ServeError, StatusService, builder::Config, respond::StatusResponse};
 
-/// How long the thread of a [`ThreadedServer`] waits for blocking state
-/// callbacks when its runtime shuts down.
+/// How long the thread of a [`ThreadedServer`] waits for the tasks left on
+/// its runtime when it shuts down.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
+
+/// What a server runs next to its accept loop while it runs, such as the
+/// background refresh.
+pub(crate) type Background = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a server serves: the service, the builder's limits, and its
+/// background duty.
+pub(crate) struct Launch {
+    service: StatusService,
+    config: Arc<Config>,
+    background: Option<Background>,
+}
+
+impl Launch {
+    pub(crate) fn new(
+        service: StatusService,
+        config: Config,
+        background: Option<Background>,
+    ) -> Self {
+        Launch {
+            service,
+            config: Arc::new(config),
+            background,
+        }
+    }
+
+    /// How long a `stop` waits.
+    fn stop_bound(&self) -> Duration {
+        stop_bound(&self.config)
+    }
+}
+
+/// How long a `stop` waits for servers configured with `config`.
+pub(crate) fn stop_bound(config: &Config) -> Duration {
+    config.shutdown_timeout() + STOP_MARGIN
+}
 
 /// Extra time a `stop` waits beyond the shutdown timeout.
 const STOP_MARGIN: Duration = Duration::from_secs(1);
@@ -162,7 +199,7 @@ impl Drop for Busy {
 
 /// The service of one connection of the standalone server.
 struct ConnectionService {
-    inner: Arc<Inner>,
+    service: StatusService,
     activity: Arc<Activity>,
 }
 
@@ -175,37 +212,36 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
 
     fn call(&self, request: Request<Incoming>) -> ConnectionFuture {
         let busy = Busy::new(&self.activity);
-        let inner = Arc::clone(&self.inner);
-        let call = Call::new(&inner, &request, None);
+        let response = hyper::service::Service::call(&self.service, request);
         Box::pin(async move {
-            let response = respond(&inner, call).await;
+            let response = response.await;
             drop(busy);
-            Ok(response)
+            response
         })
     }
 }
 
 async fn serve_connection(
-    inner: Arc<Inner>,
+    service: StatusService,
+    config: Arc<Config>,
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
     control: Arc<Control>,
 ) {
-    let config = &inner.config;
-    let keep_alive = config.keep_alive_timeout;
+    let keep_alive = config.keep_alive_timeout();
     // Responses are small: send them without waiting for more to coalesce.
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
     let service = ConnectionService {
-        inner: Arc::clone(&inner),
+        service,
         activity: Arc::clone(&activity),
     };
     let mut builder = http1::Builder::new();
     builder
         // hyper's header read timeout only fires with a timer installed.
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .max_header_size(config.max_header_size)
+        .header_read_timeout(config.header_read_timeout())
+        .max_header_size(config.max_header_size())
         .keep_alive(true);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
@@ -231,16 +267,18 @@ async fn serve_connection(
 }
 
 /// Accepts connections until stopped, then drains them.
-async fn run(inner: Arc<Inner>, listener: TcpListener, control: Arc<Control>) {
-    let config = inner.config.clone();
-    let permits = Arc::new(Semaphore::new(config.max_connections));
+async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
+    let Launch {
+        service,
+        config,
+        background,
+    } = launch;
+    let permits = Arc::new(Semaphore::new(config.max_connections()));
     let mut connections = JoinSet::new();
-    let refresher = config
-        .update_interval
-        .map(|interval| tokio::spawn(refresh_loop(Arc::clone(&inner), interval)));
-    tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint);
+    let background = background.map(tokio::spawn);
+    tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint());
     #[cfg(feature = "prometheus")]
-    tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint);
+    tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint());
     'accept: loop {
         let permit = tokio::select! {
             biased;
@@ -268,7 +306,8 @@ async fn run(inner: Arc<Inner>, listener: TcpListener, control: Arc<Control>) {
             }
         };
         connections.spawn(serve_connection(
-            Arc::clone(&inner),
+            service.clone(),
+            Arc::clone(&config),
             stream,
             permit,
             Arc::clone(&control),
@@ -276,7 +315,7 @@ async fn run(inner: Arc<Inner>, listener: TcpListener, control: Arc<Control>) {
     }
     // Free the port first, then let open connections finish.
     drop(listener);
-    let drained = tokio::time::timeout(config.shutdown_timeout, async {
+    let drained = tokio::time::timeout(config.shutdown_timeout(), async {
         while connections.join_next().await.is_some() {}
     })
     .await
@@ -284,14 +323,15 @@ async fn run(inner: Arc<Inner>, listener: TcpListener, control: Arc<Control>) {
     if !drained {
         connections.shutdown().await;
     }
-    if let Some(refresher) = refresher {
-        refresher.abort();
+    if let Some(background) = background {
+        background.abort();
     }
     tracing::info!(target: "monsta", "stopped serving http://{}", control.addr);
     control.done.set();
 }
 
-async fn bind(addr: impl tokio::net::ToSocketAddrs) -> Result<TcpListener, ServeError> {
+/// A listener on the first address `addr` resolves to that can be bound.
+pub(crate) async fn bind(addr: impl tokio::net::ToSocketAddrs) -> Result<TcpListener, ServeError> {
     let mut failure = ServeError::NoAddress;
     for addr in tokio::net::lookup_host(addr)
         .await
@@ -330,13 +370,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 /// Runs the server on `runtime` until stopped, then shuts the runtime down.
 fn run_on(
     runtime: tokio::runtime::Runtime,
-    inner: Arc<Inner>,
+    launch: Launch,
     listener: std::net::TcpListener,
     control: Arc<Control>,
 ) {
     runtime.block_on(async {
         match TcpListener::from_std(listener) {
-            Ok(listener) => run(inner, listener, control).await,
+            Ok(listener) => run(launch, listener, control).await,
             Err(error) => {
                 tracing::error!(target: "monsta", "could not serve on {}: {error}", control.addr);
                 control.done.set();
@@ -346,104 +386,67 @@ fn run_on(
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
 }
 
-impl StatusReporter {
-    fn stop_bound(&self) -> Duration {
-        self.inner.config.shutdown_timeout + STOP_MARGIN
-    }
+/// The servers of one reporter (and its clones) that have not been stopped.
+#[derive(Default)]
+pub(crate) struct Servers {
+    running: Mutex<Vec<Arc<Control>>>,
+}
 
+impl Servers {
     /// Records a new server, forgetting those that have stopped.
     fn register(&self, addr: SocketAddr) -> Arc<Control> {
         let control = Control::new(addr);
-        let mut servers = self
-            .inner
-            .servers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        servers.retain(|c| !c.done.is_set());
-        servers.push(Arc::clone(&control));
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|c| !c.done.is_set());
+        running.push(Arc::clone(&control));
         control
     }
 
-    fn take_servers(&self) -> Vec<Arc<Control>> {
-        let mut servers = self
-            .inner
-            .servers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let servers = std::mem::take(&mut *servers);
+    /// Tells every server to stop, and forgets them.
+    fn take(&self) -> Vec<Arc<Control>> {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let servers = std::mem::take(&mut *running);
         for server in &servers {
             server.stop.set();
         }
         servers
     }
 
-    /// Binds `addr` and serves the endpoint on the current tokio runtime.
-    /// What was published before stays published.
-    ///
-    /// `addr` is anything tokio can resolve: `("0.0.0.0", 4242)` (the
-    /// default of the Python original, [`DEFAULT_ADDR`](crate::DEFAULT_ADDR)),
-    /// `"127.0.0.1:0"` for an ephemeral port, a `SocketAddr`.
-    ///
-    /// # Errors
-    ///
-    /// [`ServeError::Bind`], naming the address, if it is in use or cannot be
-    /// bound; [`ServeError::Resolve`] or [`ServeError::NoAddress`] if `addr`
-    /// does not resolve; [`ServeError::LocalAddr`] as for
-    /// [`start_on`](Self::start_on).
-    pub async fn start(
+    /// Serves `launch` on `listener`, on the current tokio runtime.
+    pub(crate) fn spawn(
         &self,
-        addr: impl tokio::net::ToSocketAddrs,
+        launch: Launch,
+        listener: TcpListener,
     ) -> Result<ServerHandle, ServeError> {
-        let listener = bind(addr).await?;
-        self.start_on(listener)
-    }
-
-    /// Serves the endpoint on an already bound listener, on the current tokio
-    /// runtime. Tests bind `127.0.0.1:0` and pass the listener in.
-    ///
-    /// # Errors
-    ///
-    /// [`ServeError::NoRuntime`] outside a tokio runtime;
-    /// [`ServeError::LocalAddr`] if the listener's address cannot be read.
-    pub fn start_on(&self, listener: TcpListener) -> Result<ServerHandle, ServeError> {
         let runtime = Handle::try_current().map_err(|_| ServeError::NoRuntime)?;
         let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
         let control = self.register(addr);
-        runtime.spawn(run(Arc::clone(&self.inner), listener, Arc::clone(&control)));
-        Ok(ServerHandle {
-            control,
-            bound: self.stop_bound(),
-        })
+        let bound = launch.stop_bound();
+        runtime.spawn(run(launch, listener, Arc::clone(&control)));
+        Ok(ServerHandle { control, bound })
     }
 
-    /// Binds `addr` and serves the endpoint on a thread of its own, with its
-    /// own single-threaded tokio runtime: for programs without a runtime (it
-    /// works from within one too). Returns once the port is bound.
-    ///
-    /// # Errors
-    ///
-    /// [`ServeError::Bind`], naming the address, if it cannot be bound;
-    /// [`ServeError::Resolve`] or [`ServeError::NoAddress`] if `addr` does not
-    /// resolve; [`ServeError::Thread`] if the thread or its runtime cannot be
-    /// created.
-    pub fn start_in_thread(
+    /// Binds `addr` and serves `launch` on a thread of its own, with a
+    /// runtime of its own.
+    pub(crate) fn spawn_thread(
         &self,
+        launch: Launch,
         addr: impl std::net::ToSocketAddrs,
     ) -> Result<ThreadedServer, ServeError> {
         let listener = bind_std(addr)?;
         let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
         let runtime = runtime()?;
         let control = self.register(addr);
-        let inner = Arc::clone(&self.inner);
+        let bound = launch.stop_bound() + RUNTIME_SHUTDOWN;
         let thread_control = Arc::clone(&control);
         let thread = std::thread::Builder::new()
             .name("monsta-http".to_owned())
-            .spawn(move || run_on(runtime, inner, listener, thread_control));
+            .spawn(move || run_on(runtime, launch, listener, thread_control));
         match thread {
             Ok(thread) => Ok(ThreadedServer {
                 control,
                 thread: Some(thread),
-                bound: self.stop_bound() + RUNTIME_SHUTDOWN,
+                bound,
             }),
             Err(error) => {
                 control.done.set();
@@ -452,15 +455,13 @@ impl StatusReporter {
         }
     }
 
-    /// Binds `addr` and serves the endpoint on the calling thread until
-    /// [`stop_blocking`](Self::stop_blocking) or [`stop`](Self::stop) is
-    /// called (from another thread): for programs without a runtime.
-    ///
-    /// # Errors
-    ///
-    /// [`ServeError::InsideRuntime`] if called from within a tokio runtime;
-    /// otherwise as [`start_in_thread`](Self::start_in_thread).
-    pub fn start_blocking(&self, addr: impl std::net::ToSocketAddrs) -> Result<(), ServeError> {
+    /// Binds `addr` and serves `launch` on the calling thread until
+    /// stopped.
+    pub(crate) fn run_blocking(
+        &self,
+        launch: Launch,
+        addr: impl std::net::ToSocketAddrs,
+    ) -> Result<(), ServeError> {
         if Handle::try_current().is_ok() {
             return Err(ServeError::InsideRuntime);
         }
@@ -468,17 +469,15 @@ impl StatusReporter {
         let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
         let runtime = runtime()?;
         let control = self.register(addr);
-        run_on(runtime, Arc::clone(&self.inner), listener, control);
+        run_on(runtime, launch, listener, control);
         Ok(())
     }
 
-    /// Stops every server this reporter (or a clone of it) started, and waits
-    /// until they have freed their ports and finished their connections, at
-    /// most [`shutdown_timeout`](crate::StatusReporterBuilder::shutdown_timeout)
-    /// and a second. The published state is kept.
-    pub async fn stop(&self) {
-        let servers = self.take_servers();
-        let _ = tokio::time::timeout(self.stop_bound(), async {
+    /// Stops every server and waits until they have stopped, at most
+    /// `bound`.
+    pub(crate) async fn stop(&self, bound: Duration) {
+        let servers = self.take();
+        let _ = tokio::time::timeout(bound, async {
             for server in &servers {
                 server.done.wait().await;
             }
@@ -486,13 +485,10 @@ impl StatusReporter {
         .await;
     }
 
-    /// [`stop`](Self::stop) for code without a runtime: blocks the calling
-    /// thread until the servers have stopped (at most the same bound). Don't
-    /// call it from a task of the runtime a server runs on, which it would
-    /// keep from stopping until the bound.
-    pub fn stop_blocking(&self) {
-        let servers = self.take_servers();
-        let deadline = std::time::Instant::now() + self.stop_bound();
+    /// [`stop`](Self::stop), blocking the calling thread.
+    pub(crate) fn stop_blocking(&self, bound: Duration) {
+        let servers = self.take();
+        let deadline = std::time::Instant::now() + bound;
         for server in &servers {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             server.done.wait_blocking(left);
@@ -500,11 +496,11 @@ impl StatusReporter {
     }
 }
 
-/// A server started by [`StatusReporter::start`] or
-/// [`start_on`](StatusReporter::start_on) on the caller's runtime.
+/// A server started by [`StatusReporter::start`](crate::StatusReporter::start) or
+/// [`start_on`](crate::StatusReporter::start_on) on the caller's runtime.
 ///
 /// Dropping the handle leaves the server running;
-/// [`StatusReporter::stop`] stops it too.
+/// [`StatusReporter::stop`](crate::StatusReporter::stop) stops it too.
 #[derive(Debug)]
 #[must_use = "the handle is the way to stop this server (or call `StatusReporter::stop`)"]
 pub struct ServerHandle {
@@ -546,10 +542,10 @@ impl ServerHandle {
 }
 
 /// A server running on a thread of its own, started by
-/// [`StatusReporter::start_in_thread`].
+/// [`StatusReporter::start_in_thread`](crate::StatusReporter::start_in_thread).
 ///
 /// Dropping the handle leaves the server running;
-/// [`StatusReporter::stop_blocking`] stops it too.
+/// [`StatusReporter::stop_blocking`](crate::StatusReporter::stop_blocking) stops it too.
 #[derive(Debug)]
 #[must_use = "the handle is the way to stop this server (or call `StatusReporter::stop_blocking`)"]
 pub struct ThreadedServer {
