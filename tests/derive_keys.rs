@@ -121,11 +121,11 @@ fn a_hand_written_child_without_a_clash_builds() {
 
 #[test]
 fn derived_states_list_their_keys() {
-    use monsta::__private::Key;
+    use monsta::__private::{Field, Key};
     assert_eq!(
         <Outer as AppState>::KEYS,
         &[
-            Key::Field("queries", "calls", None, &[]),
+            Key::Field("queries", "calls", None, Counter::FAMILIES),
             Key::Flatten("middle", &[Key::Flatten("db", &[Key::Unknown])]),
         ]
     );

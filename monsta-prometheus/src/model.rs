@@ -268,16 +268,24 @@ pub(crate) struct Collision {
 /// name in either format.
 struct Builder {
     heads: Vec<Head>,
-    /// Every name a line may use, with the field that uses it (its path,
-    /// such as `db.queries`). The families of one field may share names
-    /// (a `Value` has three families of one name, and uses one of them).
-    owners: std::collections::HashMap<String, String>,
+    /// Every name a line may use, with the field that uses it (its index
+    /// in the visit, and its path such as `db.queries`). The families of
+    /// one field may share names (a `Value` has three families of one name,
+    /// and uses one of them).
+    owners: std::collections::HashMap<String, (usize, String)>,
     /// The first clash found.
     collision: Option<Collision>,
 }
 
 impl Builder {
-    fn push(&mut self, owner: &str, name: String, help: &str, unit: Option<Unit>, kind: Kind) {
+    fn push(
+        &mut self,
+        owner: (usize, &str),
+        name: String,
+        help: &str,
+        unit: Option<Unit>,
+        kind: Kind,
+    ) {
         let full = match &unit {
             Some(unit) if kind != Kind::Info => format!("{name}_{}", unit.as_str()),
             _ => name.clone(),
@@ -295,15 +303,16 @@ impl Builder {
             Kind::Gauge => (full.clone(), vec![full]),
         };
         for name in reserved {
+            let (index, path) = owner;
             let first = self
                 .owners
                 .entry(name.clone())
-                .or_insert_with(|| owner.to_owned());
-            if first != owner && self.collision.is_none() {
+                .or_insert_with(|| (index, path.to_owned()));
+            if first.0 != index && self.collision.is_none() {
                 self.collision = Some(Collision {
                     name,
-                    first: first.clone(),
-                    second: owner.to_owned(),
+                    first: first.1.clone(),
+                    second: path.to_owned(),
                 });
             }
         }
@@ -343,7 +352,13 @@ impl Layout {
             collision: None,
         };
         let uptime = UPTIME_METRIC.to_owned();
-        builder.push(UPTIME_OWNER, uptime, UPTIME_HELP, None, Kind::Gauge);
+        builder.push(
+            (usize::MAX, UPTIME_OWNER),
+            uptime,
+            UPTIME_HELP,
+            None,
+            Kind::Gauge,
+        );
         let mut fields = Vec::new();
         let mut names: Vec<&'static str> = Vec::new();
         let mut idents: Vec<&'static str> = Vec::new();
@@ -365,7 +380,7 @@ impl Layout {
                     }
                     owner.push_str(info.ident);
                     let field = FieldHeads {
-                        owner: &owner,
+                        owner: (fields.len() - 1, &owner),
                         path: &names,
                         info,
                         families,
@@ -414,8 +429,9 @@ impl Layout {
 /// Pushes the heads of a field's families, in the order of its
 /// [`FAMILIES`](monsta_core::Field::FAMILIES), which its samples index.
 struct FieldHeads<'a> {
-    /// The field's Rust path, for a collision's message.
-    owner: &'a str,
+    /// The field's index in the visit, and its Rust path for a collision's
+    /// message.
+    owner: (usize, &'a str),
     /// The names of the flattened children the field is in.
     path: &'a [&'static str],
     info: &'a FieldInfo,
@@ -600,5 +616,140 @@ mod tests {
         let with_uptime = names(layout.families(Some(1), read().samples));
         assert_eq!(with_uptime[0], "process_uptime_seconds");
         assert_eq!(with_uptime[1..], expected);
+    }
+}
+
+/// The compile-time check of `#[derive(AppState)]`
+/// ([`monsta_core::keys::metric_clash`]) and [`Layout::new`] must agree on
+/// which states clash: random states, names and units chosen to collide
+/// often, checked both ways.
+#[cfg(test)]
+mod agreement {
+    use super::*;
+    use monsta_core::{
+        Field,
+        fields::{Counter, Ewma, Gauge, LeakyBucket, RunningStats, SlidingPercentiles, Value},
+        keys::{Key, metric_clash},
+    };
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "a",
+        "a_b",
+        "a.b",
+        "b",
+        "x",
+        "x_total",
+        "x_created",
+        "x_info",
+        "lat",
+        "lat_mean",
+        "lat_samples",
+        "lat_max",
+        "9",
+        "_9",
+        "p_level",
+        "p",
+        "l_seconds",
+        "l",
+        "s_info",
+        "process_uptime_seconds",
+        "child_a",
+        "größe",
+        "gr__e",
+    ];
+    const UNITS: &[Option<&str>] = &[None, Some("seconds"), Some("total"), Some("mean"), Some("")];
+    const PREFIXES: &[Option<&str>] = &[None, Some("app"), Some("9app"), Some("")];
+
+    /// A field of one of the kinds, as an index.
+    fn field_ref<'a>(kind: usize, fields: &'a Kinds) -> (FieldRef<'a>, &'static [ExportFamily]) {
+        match kind {
+            0 => (fields.0.as_field_ref(), Counter::FAMILIES),
+            1 => (fields.1.as_field_ref(), Gauge::FAMILIES),
+            2 => (fields.2.as_field_ref(), RunningStats::FAMILIES),
+            3 => (fields.3.as_field_ref(), SlidingPercentiles::FAMILIES),
+            4 => (fields.4.as_field_ref(), LeakyBucket::FAMILIES),
+            5 => (fields.5.as_field_ref(), Value::<String>::FAMILIES),
+            _ => (fields.6.as_field_ref(), Ewma::FAMILIES),
+        }
+    }
+
+    type Kinds = (
+        Counter,
+        Gauge,
+        RunningStats,
+        SlidingPercentiles,
+        LeakyBucket,
+        Value<String>,
+        Ewma,
+    );
+
+    /// One field: name, kind, unit, and whether it sits in a flattened
+    /// child named `child`.
+    type Spec = (usize, usize, usize, bool);
+
+    fn leak<T>(v: Vec<T>) -> &'static [T] {
+        Box::leak(v.into_boxed_slice())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #[test]
+        fn compile_time_and_run_time_agree(
+            specs in prop::collection::vec((0..NAMES.len(), 0..7usize, 0..UNITS.len(), any::<bool>()), 1..6),
+            prefix in 0..PREFIXES.len(),
+        ) {
+            let kinds: Kinds = (
+                Counter::new(),
+                Gauge::new(),
+                RunningStats::new(),
+                SlidingPercentiles::default(),
+                LeakyBucket::new(10.0, 1.0).unwrap(),
+                Value::new(String::from("v")),
+                Ewma::new(0.5, Some(1.0)).unwrap(),
+            );
+            let prefix = PREFIXES[prefix];
+            // The parent's own fields first, then the child's, as a visit
+            // reports them.
+            let (own, child): (Vec<Spec>, Vec<Spec>) = specs.iter().partition(|s| !s.3);
+            let mut reader = Reader::default();
+            let key = |&(name, kind, unit, _): &Spec| {
+                let (_, families) = field_ref(kind, &kinds);
+                Key::Field(NAMES[name], NAMES[name], UNITS[unit], families)
+            };
+            let visit = |reader: &mut Reader, &(name, kind, unit, _): &Spec| {
+                let mut info = FieldInfo::new(NAMES[name], NAMES[name], FieldKind::Gauge, "");
+                if let Some(unit) = UNITS[unit] {
+                    info = info.with_unit(unit);
+                }
+                reader.field(&info, field_ref(kind, &kinds).0);
+            };
+            own.iter().for_each(|s| visit(&mut reader, s));
+            let child_info = FieldInfo::new("child", "child", FieldKind::Flatten, "");
+            if !child.is_empty() {
+                reader.enter(&child_info);
+                child.iter().for_each(|s| visit(&mut reader, s));
+                reader.leave(&child_info);
+            }
+            let mut keys: Vec<Key> = own.iter().map(key).collect();
+            if !child.is_empty() {
+                keys.push(Key::Flatten("child", leak(child.iter().map(key).collect())));
+            }
+            let keys = leak(keys);
+            let mapped_prefix = prefix.filter(|p| !p.is_empty()).map(crate::name::metric_name);
+            let at_run_time = Layout::new(reader.events, mapped_prefix.as_deref(), &[]);
+            let at_compile_time = metric_clash("S", prefix, keys);
+            prop_assert_eq!(
+                at_compile_time.is_some(),
+                at_run_time.is_err(),
+                "compile time: {:?}, run time: {:?}",
+                at_compile_time.as_ref().map(|m| m.as_str()),
+                at_run_time.err()
+            );
+            // Each may name another clash first, but both name one.
+            if let Some(message) = &at_compile_time {
+                prop_assert!(message.as_str().starts_with("metric name `"));
+            }
+        }
     }
 }

@@ -185,7 +185,12 @@ struct Fields {
     partial: bool,
 }
 
-const fn collect(keys: &[Key], parents: &mut [&'static str; MAX_DEPTH], depth: usize, out: &mut Fields) {
+const fn collect(
+    keys: &[Key],
+    parents: &mut [&'static str; MAX_DEPTH],
+    depth: usize,
+    out: &mut Fields,
+) {
     let mut i = 0;
     while i < keys.len() {
         match keys[i] {
@@ -435,7 +440,13 @@ pub const fn metric_clash(state: &str, prefix: Option<&str>, keys: &[Key]) -> Op
                 if name.eq(&name_of(&fields, prefix, b)) {
                     // Name the earlier field first.
                     let (first, second) = if a.field < b.field { (a, b) } else { (b, a) };
-                    return Some(clash_message(state, &fields, &name, first.field, second.field));
+                    return Some(clash_message(
+                        state,
+                        &fields,
+                        &name,
+                        first.field,
+                        second.field,
+                    ));
                 }
             }
             j += 1;
