@@ -1,4 +1,4 @@
-//! Prometheus exposition: the DESIGN.md example state rendered by
+//! Prometheus exposition: the benches' example state (every field kind) rendered by
 //! `monsta::prometheus` next to prometheus-client's own encoder over a
 //! registry of as many plain metrics (one per sample line of monsta's output).
 //!

@@ -1,4 +1,4 @@
-//! Rendering a state to JSON: monsta's snapshot of the DESIGN.md example
+//! Rendering a state to JSON: monsta's snapshot of the benches' example
 //! state next to `serde_json::to_string` of a plain struct of the same shape.
 //!
 //! Run with `cargo bench -p monsta-bench --bench snapshot`.

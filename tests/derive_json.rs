@@ -1,4 +1,4 @@
-//! `#[derive(AppState)]` on the state of DESIGN.md: construction from the
+//! `#[derive(AppState)]` on a state of every field kind: construction from the
 //! attributes, the exact JSON, the snapshot round trip, `describe` and
 //! `visit`.
 
@@ -17,7 +17,7 @@ pub struct DbState {
     queries: Counter,
 }
 
-/// The state of DESIGN.md, with a skipped field.
+/// A state of every field kind, with a flattened child and a skipped field.
 #[derive(AppState)]
 pub struct MyState {
     /// Requests in the last minute.

@@ -75,6 +75,18 @@ struct Parts {
     entries: Vec<TokenStream>,
     /// The entries of `KEYS`.
     keys: Vec<TokenStream>,
+    /// The same, for the key check outside the impls: a flattened child's
+    /// through the call its assertion makes, so that a child that isn't a
+    /// state gets one error.
+    check_keys: Vec<TokenStream>,
+    /// Per field, an assertion of the trait its type needs, spanned on the
+    /// type: the one error a wrong type gets (see [`Parts::guards`]).
+    asserts: Vec<TokenStream>,
+    /// Per field, the same bound as a `where` predicate of every generated
+    /// impl. Higher-ranked, so the compiler doesn't check it where it is
+    /// written but assumes it inside: a type that lacks the trait fails the
+    /// assertion, not every use in the expansion.
+    guards: Vec<TokenStream>,
 }
 
 fn expand(input: &Input) -> TokenStream {
@@ -107,7 +119,11 @@ fn expand(input: &Input) -> TokenStream {
         locks: lock_children,
         entries,
         keys,
+        check_keys,
+        asserts,
+        guards,
     } = parts;
+    let guards = quote!(where #(for<'__m> #guards,)*);
 
     let prefix = input.prefix.as_ref().map(
         |prefix| quote!(const PREFIX: #private::Option<&'static str> = #private::Some(#prefix);),
@@ -116,9 +132,9 @@ fn expand(input: &Input) -> TokenStream {
     let name = ident.to_string();
     // Every JSON key of the state, flattened children's included, differs:
     // checked by the compiler, where the children's keys are known.
-    let key_check = quote_spanned! {ident.span()=>
+    let key_check = quote! {
         const _: () = if let #private::Some(message) =
-            #private::keys::duplicate(#name, <#ident as #private::AppState>::KEYS)
+            #private::keys::duplicate(#name, &[#(#check_keys),*])
         {
             #private::panic!("{}", message.as_str())
         };
@@ -147,6 +163,8 @@ fn expand(input: &Input) -> TokenStream {
     } = &docs;
 
     quote! {
+        #(#asserts)*
+
         #[doc = #snapshot_doc]
         #[derive(
             #private::serde::Serialize,
@@ -157,7 +175,7 @@ fn expand(input: &Input) -> TokenStream {
         )]
         #[serde(crate = #serde_crate)]
         #[allow(unused_qualifications)]
-        #vis struct #snapshot {
+        #vis struct #snapshot #guards {
             #(#snapshot_fields,)*
         }
 
@@ -167,7 +185,7 @@ fn expand(input: &Input) -> TokenStream {
 
         #[automatically_derived]
         #[allow(dead_code, unused_qualifications)]
-        impl #ident {
+        impl #ident #guards {
             #[doc = #new]
             #[track_caller]
             #vis fn new() -> Self {
@@ -212,7 +230,7 @@ fn expand(input: &Input) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl #private::AppState for #ident {
+            impl #private::AppState for #ident #guards {
                 type Snapshot = #snapshot;
                 #prefix
 
@@ -262,7 +280,7 @@ fn expand(input: &Input) -> TokenStream {
 
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl #private::serde::Serialize for #ident {
+            impl #private::serde::Serialize for #ident #guards {
                 fn serialize<__S>(&self, serializer: __S) -> #private::Result<__S::Ok, __S::Error>
                 where
                     __S: #private::serde::Serializer,
@@ -278,7 +296,7 @@ fn expand(input: &Input) -> TokenStream {
 
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl #private::Default for #ident {
+            impl #private::Default for #ident #guards {
                 /// Same as `new()`.
                 #[track_caller]
                 fn default() -> Self {
@@ -322,6 +340,12 @@ fn field_parts(
                 .push(quote_spanned!(span=> #name: <#ty as #private::Default>::default()));
         }
         Role::Flatten => {
+            let child_keys = quote_spanned!(span=> #private::state_keys::<#ty>());
+            out.asserts
+                .push(quote_spanned!(span=> const _: &[#private::Key] = #child_keys;));
+            out.check_keys
+                .push(quote!(#private::Key::Flatten(#ident_text, #child_keys)));
+            out.guards.push(quote!(#ty: #private::AppState));
             let state = quote_spanned!(span=> <#ty as #private::AppState>);
             out.build
                 .push(quote!(#name: #state::try_with_clock(#clock)?));
@@ -356,12 +380,20 @@ fn field_parts(
                 .push(quote!(#private::Key::Flatten(#ident_text, #state::KEYS)));
         }
         Role::Field(kind) => {
+            out.asserts.push(assertion(field, kind, private));
+            // `Build` implies `Field`, which implies `Serialize`.
+            out.guards.push(if field.attrs.default.is_none() {
+                quote!(#ty: #private::Build)
+            } else {
+                quote!(#ty: #private::Field)
+            });
             let as_field = quote_spanned!(span=> <#ty as #private::Field>);
             let value = build(field, kind, private, clock);
             out.build.push(quote!(#name: #value));
             let json = field.json_name();
-            out.keys
-                .push(quote!(#private::Key::Field(#json, #ident_text)));
+            let key = quote!(#private::Key::Field(#json, #ident_text));
+            out.keys.push(key.clone());
+            out.check_keys.push(key);
             let rename = field
                 .attrs
                 .rename
@@ -395,6 +427,48 @@ fn field_parts(
             out.visit
                 .push(quote!(#visitor.field(&#info, #as_field::as_field_ref(&self.#name));));
         }
+    }
+}
+
+/// The assertion that a field's type is a monsta field, spanned on the type:
+/// for `Value<T>`, that `T` has what a value needs.
+fn assertion(field: &Field, kind: Kind, private: &TokenStream) -> TokenStream {
+    let ty = field.ty;
+    let span = ty.span();
+    if kind == Kind::Value
+        && let Some(arg) = value_arg(ty)
+    {
+        let default = field
+            .attrs
+            .default
+            .is_none()
+            .then(|| quote_spanned!(span=> #private::assert_default_value::<#arg>();));
+        return quote_spanned! {span=>
+            const _: () = {
+                #private::assert_value::<#arg>();
+                #default
+            };
+        };
+    }
+    let assert = if field.attrs.default.is_none() {
+        quote_spanned!(span=> assert_build)
+    } else {
+        quote_spanned!(span=> assert_field)
+    };
+    quote_spanned!(span=> const _: () = #private::#assert::<#ty>();)
+}
+
+/// The `T` of a `Value<T>` as written.
+fn value_arg(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(arg) if args.args.len() == 1 => Some(arg),
+        _ => None,
     }
 }
 

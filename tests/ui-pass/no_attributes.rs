@@ -1,4 +1,4 @@
-//! Every field type without attributes takes DESIGN.md's defaults, written
+//! Every field type without attributes takes its documented default, written
 //! as plain names or full paths.
 
 use std::time::Duration;
