@@ -9,6 +9,7 @@ use syn::{DeriveInput, Expr, Lit, spanned::Spanned};
 use crate::{
     ast::{Field, Input, Kind, Role},
     attr::{self, Errors},
+    docs::InherentDocs,
     fallback, valid,
 };
 
@@ -559,56 +560,5 @@ fn float(value: f64) -> TokenStream {
         quote!(-#lit)
     } else {
         quote!(#lit)
-    }
-}
-
-/// The doc comments of the inherent methods.
-struct InherentDocs {
-    new: String,
-    try_new: String,
-    with_clock: String,
-    try_with_clock: String,
-    snapshot: String,
-    transaction: String,
-}
-
-impl InherentDocs {
-    fn new(name: &str, snapshot: &str, tx: &str) -> Self {
-        InherentDocs {
-            new: format!(
-                "Builds the state, every field from its `#[monsta(...)]` attributes, on the \
-                 system clock.\n\n\
-                 # Panics\n\n\
-                 If a check that only run time can make fails: a time zone (`tz`) missing \
-                 from the run-time time zone database. Every other parameter was checked when \
-                 `{name}` was compiled. [`{name}::try_new`] returns the error instead."
-            ),
-            try_new: format!(
-                "Builds the state, every field from its `#[monsta(...)]` attributes, on the \
-                 system clock.\n\n\
-                 # Errors\n\n\
-                 A field whose parameters fail a check that only run time can make (a time \
-                 zone missing from the run-time database); the rest was checked when `{name}` \
-                 was compiled."
-            ),
-            with_clock: format!(
-                "Builds the state on `clock` (such as a `ManualClock`'s, in tests).\n\n\
-                 # Panics\n\n\
-                 As [`{name}::new`]; [`{name}::try_with_clock`] returns the error instead."
-            ),
-            try_with_clock: format!(
-                "Builds the state on `clock`.\n\n# Errors\n\nAs [`{name}::try_new`]."
-            ),
-            snapshot: format!(
-                "A consistent copy of every field, a [`{snapshot}`]: taken while no \
-                 transaction of this state is in progress."
-            ),
-            transaction: format!(
-                "Runs `f` with this state's lock held, handing it a [`{tx}`] that derefs to \
-                 the state: no snapshot (and so no JSON) observes part of what `f` does, and \
-                 transactions of other threads wait. A panic in `f` propagates and releases \
-                 the lock, without poisoning the state."
-            ),
-        }
     }
 }
