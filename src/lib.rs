@@ -80,4 +80,35 @@ pub mod __private {
         time::Duration,
     };
     pub use std::vec::Vec;
+
+    /// The derive's assertion that a field's type is a monsta field.
+    pub const fn assert_field<T: Field>() {}
+
+    /// The derive's assertion that a field's type is a monsta field it can
+    /// build from the attributes.
+    pub const fn assert_build<T: Build>() {}
+
+    /// The keys of a `flatten` field's type: the derive's assertion that it
+    /// is a state, and its part of the key check.
+    pub const fn state_keys<T: AppState>() -> &'static [Key] {
+        T::KEYS
+    }
+
+    /// The metric families of a field's type, for the derive's check of
+    /// metric names.
+    pub const fn field_families<T: Field>() -> &'static [export::Family] {
+        T::FAMILIES
+    }
+
+    /// The metric families of every `Value<T>`.
+    pub const fn value_families() -> &'static [export::Family] {
+        <fields::Value<()> as Field>::FAMILIES
+    }
+
+    /// The derive's assertion that the `T` of a `Value<T>` field can be one.
+    pub const fn assert_value<T: fields::ValueType>() {}
+
+    /// The derive's assertion that a `Value<T>` without `default` can start
+    /// at `T::default()`.
+    pub const fn assert_default_value<T: fields::DefaultValue>() {}
 }

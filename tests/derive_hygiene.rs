@@ -37,7 +37,7 @@ pub mod shadowed {
     #[derive(AppState)]
     pub struct Inner {
         /// A gauge.
-        pub level: Gauge,
+        pub depth: Gauge,
     }
 
     /// The state.
@@ -133,19 +133,19 @@ fn shadowed_prelude_state_works() {
     let state = shadowed::Shadowed::with_clock(&clock.clock());
     state.rate.inc(1.0);
     state.avg.update(4.0);
-    state.inner.level.set(1.5);
+    state.inner.depth.set(1.5);
     assert_eq!(state.rate.window(), std::time::Duration::from_millis(2500));
     assert_eq!(state.today.reset_at().second(), 30);
     assert_eq!(state.avg.alpha(), 1.0);
     assert_eq!(
         serde_json::to_value(&state).unwrap(),
         serde_json::json!({
-            "rate": 1.0, "today": 0.0, "avg": 4.0, "calls": 3, "level": 1.5,
-            "status": "up", "list": [1, 2]
+            "rate": 1.0, "today": 0.0, "avg": 4.0, "calls": 3, "level": 2.0,
+            "status": "up", "list": [1, 2], "depth": 1.5
         })
     );
     let snapshot = state.snapshot();
-    assert_eq!(snapshot.inner.level, 1.5);
+    assert_eq!(snapshot.inner.depth, 1.5);
     assert_eq!(snapshot.list, [1, 2]);
     use monsta::AppState;
     assert_eq!(shadowed::Shadowed::PREFIX, Some("shadowed"));

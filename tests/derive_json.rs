@@ -1,4 +1,4 @@
-//! `#[derive(AppState)]` on the reference example state (every field kind): construction from the
+//! `#[derive(AppState)]` on a state of every field kind: construction from the
 //! attributes, the exact JSON, the snapshot round trip, `describe` and
 //! `visit`.
 
@@ -17,7 +17,7 @@ pub struct DbState {
     queries: Counter,
 }
 
-/// The reference example state, with a skipped field.
+/// A state of every field kind, with a flattened child and a skipped field.
 #[derive(AppState)]
 pub struct MyState {
     /// Requests in the last minute.

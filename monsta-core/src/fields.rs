@@ -48,7 +48,7 @@ pub use running_stats::{RunningStats, RunningStatsSnapshot};
 pub use sampled_window::SampledWindow;
 pub use sliding_percentiles::{PercentilesSnapshot, SlidingPercentiles};
 pub use sliding_window::SlidingWindow;
-pub use value::{AnyValue, Value};
+pub use value::{AnyValue, DefaultValue, Value, ValueType};
 
 use crate::{
     Clock, Error,
@@ -113,8 +113,17 @@ impl FieldKind {
 /// its snapshot, its kind, and what it exports to a metrics system (its
 /// families, known at compile time, and its samples). Exporters such as the
 /// Prometheus collector read only this, so a field type of one's own is
-/// exported like the built-in ones.
-pub trait Field: Send + Sync {
+/// exported like the built-in ones. Its `Serialize` writes the field's
+/// JSON, the same as its snapshot's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a monsta field type",
+    label = "not a monsta field",
+    note = "`#[derive(AppState)]` reads a field type by its name: `Counter`, `Gauge`, `Value<T>`, \
+            ... are taken for monsta's own; a type of your own (or another crate's, such as \
+            `serde_json::Value`) of such a name needs `#[monsta(skip)]` to stay out of the state, \
+            or to be wrapped as a monsta `Value<T>`: `Value<serde_json::Value>`"
+)]
+pub trait Field: Serialize + Send + Sync {
     /// The plain-data value of the field, as it appears in a state's snapshot.
     type Snapshot: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
 
@@ -251,7 +260,15 @@ pub struct FieldConfig {
 
 /// Builds a field from a [`FieldConfig`]: what the derive calls.
 #[doc(hidden)]
-pub trait Build: Sized {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a monsta field type",
+    label = "not a monsta field",
+    note = "`#[derive(AppState)]` reads a field type by its name: `Counter`, `Gauge`, `Value<T>`, \
+            ... are taken for monsta's own; a type of your own (or another crate's, such as \
+            `serde_json::Value`) of such a name needs `#[monsta(skip)]` to stay out of the state, \
+            or to be wrapped as a monsta `Value<T>`: `Value<serde_json::Value>`"
+)]
+pub trait Build: Field + Sized {
     /// # Errors
     ///
     /// The field's constructor's error.

@@ -42,7 +42,9 @@ use crate::{Clock, Error, fields::FieldRef, keys::Key};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a monsta state (`AppState`)",
     label = "not an `AppState`",
-    note = "a `#[monsta(flatten)]` field must be a struct with `#[derive(AppState)]`"
+    note = "a `#[monsta(flatten)]` field nests a state: its type must be a struct with \
+            `#[derive(AppState)]`; for a plain serde value use a `Value<T>` field without \
+            `flatten`, to leave the field out of the state use `#[monsta(skip)]`"
 )]
 pub trait AppState: Serialize + Send + Sync + Sized + 'static {
     /// The plain-data copy of the state: what [`snapshot`](Self::snapshot)

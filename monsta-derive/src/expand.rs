@@ -9,6 +9,7 @@ use syn::{DeriveInput, Expr, Lit, spanned::Spanned};
 use crate::{
     ast::{Field, Input, Kind, Role},
     attr::{self, Errors},
+    docs::InherentDocs,
     fallback, valid,
 };
 
@@ -75,6 +76,18 @@ struct Parts {
     entries: Vec<TokenStream>,
     /// The entries of `KEYS`.
     keys: Vec<TokenStream>,
+    /// The same, for the key check outside the impls: a flattened child's
+    /// through the call its assertion makes, so that a child that isn't a
+    /// state gets one error.
+    check_keys: Vec<TokenStream>,
+    /// Per field, an assertion of the trait its type needs, spanned on the
+    /// type: the one error a wrong type gets (see [`Parts::guards`]).
+    asserts: Vec<TokenStream>,
+    /// Per field, the same bound as a `where` predicate of every generated
+    /// impl. Higher-ranked, so the compiler doesn't check it where it is
+    /// written but assumes it inside: a type that lacks the trait fails the
+    /// assertion, not every use in the expansion.
+    guards: Vec<TokenStream>,
 }
 
 fn expand(input: &Input) -> TokenStream {
@@ -107,18 +120,26 @@ fn expand(input: &Input) -> TokenStream {
         locks: lock_children,
         entries,
         keys,
+        check_keys,
+        asserts,
+        guards,
     } = parts;
+    let guards = quote!(where #(for<'__m> #guards,)*);
 
     let prefix = input.prefix.as_ref().map(
         |prefix| quote!(const PREFIX: #private::Option<&'static str> = #private::Some(#prefix);),
     );
 
+    let prefix_value = match &input.prefix {
+        Some(prefix) => quote!(#private::Some(#prefix)),
+        None => quote!(#private::None),
+    };
     let name = ident.to_string();
     // Every JSON key of the state, flattened children's included, differs:
     // checked by the compiler, where the children's keys are known.
-    let key_check = quote_spanned! {ident.span()=>
+    let key_check = quote! {
         const _: () = if let #private::Some(message) =
-            #private::keys::duplicate(#name, <#ident as #private::AppState>::KEYS)
+            #private::keys::duplicate(#name, &[#(#check_keys),*])
         {
             #private::panic!("{}", message.as_str())
         };
@@ -126,8 +147,8 @@ fn expand(input: &Input) -> TokenStream {
         // as one series): checked the same way.
         const _: () = if let #private::Some(message) = #private::keys::metric_clash(
             #name,
-            <#ident as #private::AppState>::PREFIX,
-            <#ident as #private::AppState>::KEYS,
+            #prefix_value,
+            &[#(#check_keys),*],
         ) {
             #private::panic!("{}", message.as_str())
         };
@@ -156,6 +177,8 @@ fn expand(input: &Input) -> TokenStream {
     } = &docs;
 
     quote! {
+        #(#asserts)*
+
         #[doc = #snapshot_doc]
         #[derive(
             #private::serde::Serialize,
@@ -166,7 +189,7 @@ fn expand(input: &Input) -> TokenStream {
         )]
         #[serde(crate = #serde_crate)]
         #[allow(unused_qualifications)]
-        #vis struct #snapshot {
+        #vis struct #snapshot #guards {
             #(#snapshot_fields,)*
         }
 
@@ -176,7 +199,7 @@ fn expand(input: &Input) -> TokenStream {
 
         #[automatically_derived]
         #[allow(dead_code, unused_qualifications)]
-        impl #ident {
+        impl #ident #guards {
             #[doc = #new]
             #[track_caller]
             #vis fn new() -> Self {
@@ -221,7 +244,7 @@ fn expand(input: &Input) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl #private::AppState for #ident {
+            impl #private::AppState for #ident #guards {
                 type Snapshot = #snapshot;
                 #prefix
 
@@ -271,7 +294,7 @@ fn expand(input: &Input) -> TokenStream {
 
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl #private::serde::Serialize for #ident {
+            impl #private::serde::Serialize for #ident #guards {
                 fn serialize<__S>(&self, serializer: __S) -> #private::Result<__S::Ok, __S::Error>
                 where
                     __S: #private::serde::Serializer,
@@ -287,7 +310,7 @@ fn expand(input: &Input) -> TokenStream {
 
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl #private::Default for #ident {
+            impl #private::Default for #ident #guards {
                 /// Same as `new()`.
                 #[track_caller]
                 fn default() -> Self {
@@ -331,6 +354,12 @@ fn field_parts(
                 .push(quote_spanned!(span=> #name: <#ty as #private::Default>::default()));
         }
         Role::Flatten => {
+            let child_keys = quote_spanned!(span=> #private::state_keys::<#ty>());
+            out.asserts
+                .push(quote_spanned!(span=> const _: &[#private::Key] = #child_keys;));
+            out.check_keys
+                .push(quote!(#private::Key::Flatten(#ident_text, #child_keys)));
+            out.guards.push(quote!(#ty: #private::AppState));
             let state = quote_spanned!(span=> <#ty as #private::AppState>);
             out.build
                 .push(quote!(#name: #state::try_with_clock(#clock)?));
@@ -365,6 +394,13 @@ fn field_parts(
                 .push(quote!(#private::Key::Flatten(#ident_text, #state::KEYS)));
         }
         Role::Field(kind) => {
+            out.asserts.push(assertion(field, kind, private));
+            // `Build` implies `Field`, which implies `Serialize`.
+            out.guards.push(if field.attrs.default.is_none() {
+                quote!(#ty: #private::Build)
+            } else {
+                quote!(#ty: #private::Field)
+            });
             let as_field = quote_spanned!(span=> <#ty as #private::Field>);
             let value = build(field, kind, private, clock);
             out.build.push(quote!(#name: #value));
@@ -375,6 +411,17 @@ fn field_parts(
             };
             out.keys.push(quote! {
                 #private::Key::Field(#json, #ident_text, #key_unit, #as_field::FAMILIES)
+            });
+            // Outside the impls, the families come through a call whose
+            // bound repeats the field's assertion (one error, not two); a
+            // `Value<T>`'s do not depend on `T`.
+            let families = if kind == Kind::Value {
+                quote!(#private::value_families())
+            } else {
+                quote_spanned!(span=> #private::field_families::<#ty>())
+            };
+            out.check_keys.push(quote! {
+                #private::Key::Field(#json, #ident_text, #key_unit, #families)
             });
             let rename = field
                 .attrs
@@ -409,6 +456,48 @@ fn field_parts(
             out.visit
                 .push(quote!(#visitor.field(&#info, #as_field::as_field_ref(&self.#name));));
         }
+    }
+}
+
+/// The assertion that a field's type is a monsta field, spanned on the type:
+/// for `Value<T>`, that `T` has what a value needs.
+fn assertion(field: &Field, kind: Kind, private: &TokenStream) -> TokenStream {
+    let ty = field.ty;
+    let span = ty.span();
+    if kind == Kind::Value
+        && let Some(arg) = value_arg(ty)
+    {
+        let default = field
+            .attrs
+            .default
+            .is_none()
+            .then(|| quote_spanned!(span=> #private::assert_default_value::<#arg>();));
+        return quote_spanned! {span=>
+            const _: () = {
+                #private::assert_value::<#arg>();
+                #default
+            };
+        };
+    }
+    let assert = if field.attrs.default.is_none() {
+        quote_spanned!(span=> assert_build)
+    } else {
+        quote_spanned!(span=> assert_field)
+    };
+    quote_spanned!(span=> const _: () = #private::#assert::<#ty>();)
+}
+
+/// The `T` of a `Value<T>` as written.
+fn value_arg(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(arg) if args.args.len() == 1 => Some(arg),
+        _ => None,
     }
 }
 
@@ -499,56 +588,5 @@ fn float(value: f64) -> TokenStream {
         quote!(-#lit)
     } else {
         quote!(#lit)
-    }
-}
-
-/// The doc comments of the inherent methods.
-struct InherentDocs {
-    new: String,
-    try_new: String,
-    with_clock: String,
-    try_with_clock: String,
-    snapshot: String,
-    transaction: String,
-}
-
-impl InherentDocs {
-    fn new(name: &str, snapshot: &str, tx: &str) -> Self {
-        InherentDocs {
-            new: format!(
-                "Builds the state, every field from its `#[monsta(...)]` attributes, on the \
-                 system clock.\n\n\
-                 # Panics\n\n\
-                 If a check that only run time can make fails: a time zone (`tz`) missing \
-                 from the run-time time zone database. Every other parameter was checked when \
-                 `{name}` was compiled. [`{name}::try_new`] returns the error instead."
-            ),
-            try_new: format!(
-                "Builds the state, every field from its `#[monsta(...)]` attributes, on the \
-                 system clock.\n\n\
-                 # Errors\n\n\
-                 A field whose parameters fail a check that only run time can make (a time \
-                 zone missing from the run-time database); the rest was checked when `{name}` \
-                 was compiled."
-            ),
-            with_clock: format!(
-                "Builds the state on `clock` (such as a `ManualClock`'s, in tests).\n\n\
-                 # Panics\n\n\
-                 As [`{name}::new`]; [`{name}::try_with_clock`] returns the error instead."
-            ),
-            try_with_clock: format!(
-                "Builds the state on `clock`.\n\n# Errors\n\nAs [`{name}::try_new`]."
-            ),
-            snapshot: format!(
-                "A consistent copy of every field, a [`{snapshot}`]: taken while no \
-                 transaction of this state is in progress."
-            ),
-            transaction: format!(
-                "Runs `f` with this state's lock held, handing it a [`{tx}`] that derefs to \
-                 the state: no snapshot (and so no JSON) observes part of what `f` does, and \
-                 transactions of other threads wait. A panic in `f` propagates and releases \
-                 the lock, without poisoning the state."
-            ),
-        }
     }
 }

@@ -2,11 +2,12 @@
 //! it is documented (`monsta::AppState`).
 //!
 //! The derive reads the input (`ast`, `attr`), checks it (`valid`) and
-//! generates the code (`expand`), or, on error, the errors and stubs
-//! (`fallback`).
+//! generates the code (`expand`, with the methods' docs from `docs`), or, on
+//! error, the errors and stubs (`fallback`).
 
 mod ast;
 mod attr;
+mod docs;
 mod expand;
 mod fallback;
 mod valid;

@@ -15,6 +15,16 @@ use crate::{
 /// JSON: whatever `T` serializes to. Held in a reader-writer lock: `set`
 /// replaces the value, `update` changes it in place, readers clone it.
 ///
+/// **What `T` needs.** Any `T` makes a `Value<T>`, but as a field of a state
+/// (a [`Field`]) `T` must be a [`ValueType`]: `Serialize` (the JSON),
+/// `DeserializeOwned` (the snapshot reads the JSON back), `Clone` (the
+/// snapshot copies it), `Debug` and `PartialEq` (the snapshot derives them),
+/// `Send + Sync + 'static` (states are shared between threads). Built by
+/// `#[derive(AppState)]` without `#[monsta(default = ...)]`, it also needs
+/// `Default` (it starts at `T::default()`). `#[derive(Serialize, Deserialize,
+/// Clone, Debug, PartialEq, Default)]` on a type of your own gives all of
+/// these.
+///
 /// # Examples
 ///
 /// ```
@@ -83,10 +93,39 @@ impl<T: Serialize> Serialize for Value<T> {
     }
 }
 
-impl<T> Field for Value<T>
-where
-    T: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static,
+/// What the `T` of a [`Value<T>`] field needs: implemented for every type
+/// that is `Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send +
+/// Sync + 'static`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the `T` of a monsta `Value<T>` field",
+    label = "`{Self}` lacks a trait a `Value<T>` needs",
+    note = "the `T` of a `Value<T>` must implement `Serialize`, `Deserialize`, `Clone`, `Debug`, \
+            `PartialEq`, `Send` and `Sync`, and own its data (`'static`): for a type of your own, \
+            add `#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]`"
+)]
+pub trait ValueType:
+    Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static
 {
+}
+
+impl<T> ValueType for T where
+    T: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static
+{
+}
+
+/// What the `T` of a [`Value<T>`] field built without
+/// `#[monsta(default = ...)]` needs: `Default`, its starting value.
+#[diagnostic::on_unimplemented(
+    message = "a `Value<{Self}>` field needs a starting value, and `{Self}` has no `Default`",
+    label = "`{Self}` does not implement `Default`",
+    note = "give the field one with `#[monsta(default = ...)]`, or implement (or derive) \
+            `Default` for `{Self}`"
+)]
+pub trait DefaultValue: Default {}
+
+impl<T: Default> DefaultValue for T {}
+
+impl<T: ValueType> Field for Value<T> {
     type Snapshot = T;
     const KIND: FieldKind = FieldKind::Value;
     /// A number is a gauge with the field's unit, a boolean a gauge
@@ -116,7 +155,7 @@ where
     }
 }
 
-impl<T: Default> Build for Value<T> {
+impl<T: ValueType + Default> Build for Value<T> {
     fn build(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
         Ok(Value::default())
     }

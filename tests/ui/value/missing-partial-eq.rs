@@ -1,0 +1,14 @@
+use monsta::AppState;
+use monsta::fields::*;
+
+#[derive(Default, Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Version(u32);
+
+#[derive(AppState)]
+struct State {
+    version: Value<Version>,
+}
+
+fn main() {
+    let _ = State::new().snapshot();
+}
