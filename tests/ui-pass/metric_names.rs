@@ -26,8 +26,8 @@ struct State {
     wait_p99: Gauge,
     #[monsta(flatten)]
     db: Db,
-    // The child's `queries` is `db_queries`.
-    queries: Counter,
+    // The child's `queries` is `db_queries` (its counter `db_queries_total`).
+    db_queries_rate: Gauge,
 }
 
 fn main() {
