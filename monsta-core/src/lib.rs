@@ -30,6 +30,8 @@ pub mod export;
 pub mod fields;
 #[doc(hidden)]
 pub mod keys;
+#[doc(hidden)]
+pub mod kinds;
 pub(crate) mod lock;
 pub mod params;
 mod shard;

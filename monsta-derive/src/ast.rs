@@ -4,6 +4,11 @@
 use proc_macro2::Span;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type, Visibility};
 
+use monsta_core::{
+    FieldKind,
+    kinds::{self, KindSpec},
+};
+
 use crate::attr::{self, ContainerAttrs, Errors, FieldAttrs};
 
 /// A struct deriving `AppState`.
@@ -28,7 +33,8 @@ pub struct Field<'a> {
     pub ident: &'a Ident,
     /// Its type.
     pub ty: &'a Type,
-    /// The monsta field type, when the type is one.
+    /// The monsta field kind: `#[monsta(field)]`, or the built-in kind the
+    /// type's name says.
     pub kind: Option<Kind>,
     /// Its `#[monsta(...)]` keys.
     pub attrs: FieldAttrs,
@@ -50,55 +56,40 @@ pub enum Role {
     Field(Kind),
 }
 
-/// The monsta field types, recognized by the last segment of the type's path.
+/// A field's kind: one of monsta's own, or a type of one's own.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
-    SlidingWindow,
-    PeriodicSum,
-    Ewma,
-    RunningStats,
-    SampledWindow,
-    LeakyBucket,
-    SlidingPercentiles,
-    Counter,
-    Gauge,
-    Value,
+    /// A built-in kind: its entry of monsta-core's table of kinds, found by
+    /// the last segment of the type's path.
+    Builtin(&'static KindSpec),
+    /// `#[monsta(field)]`: a type that implements `Field` and `Build`
+    /// itself, whatever its name.
+    Own,
 }
 
 impl Kind {
-    /// Every kind, in the documentation's order.
-    pub const ALL: [Kind; 10] = [
-        Kind::SlidingWindow,
-        Kind::PeriodicSum,
-        Kind::Ewma,
-        Kind::RunningStats,
-        Kind::SampledWindow,
-        Kind::LeakyBucket,
-        Kind::SlidingPercentiles,
-        Kind::Counter,
-        Kind::Gauge,
-        Kind::Value,
-    ];
+    /// Every built-in kind, in the documentation's order.
+    pub const ALL: &'static [KindSpec] = kinds::KINDS;
 
-    /// The type's name as users write it.
+    /// The kind's name in messages: the type's name as users write it
+    /// (`Value<T>`).
     pub fn name(self) -> &'static str {
         match self {
-            Kind::SlidingWindow => "SlidingWindow",
-            Kind::PeriodicSum => "PeriodicSum",
-            Kind::Ewma => "Ewma",
-            Kind::RunningStats => "RunningStats",
-            Kind::SampledWindow => "SampledWindow",
-            Kind::LeakyBucket => "LeakyBucket",
-            Kind::SlidingPercentiles => "SlidingPercentiles",
-            Kind::Counter => "Counter",
-            Kind::Gauge => "Gauge",
-            Kind::Value => "Value<T>",
+            Kind::Builtin(spec) => spec.display,
+            Kind::Own => "a type of one's own",
         }
     }
 
-    /// The kind of a field's type: a path whose last segment names a monsta
-    /// field (`Ewma`, `monsta::fields::Ewma`, `Value<String>`). Generic
-    /// arguments are left to the compiler to check.
+    /// Whether this is the built-in kind `kind`: for what the derive still
+    /// does differently for one kind (the generic argument of `Value<T>`,
+    /// the integer `default` of a `Gauge`).
+    pub fn is(self, kind: FieldKind) -> bool {
+        matches!(self, Kind::Builtin(spec) if spec.kind == kind)
+    }
+
+    /// The built-in kind of a field's type: a path whose last segment names
+    /// a monsta field (`Ewma`, `monsta::fields::Ewma`, `Value<String>`).
+    /// Generic arguments are left to the compiler to check.
     pub fn of(ty: &Type) -> Option<Kind> {
         let path = match ty {
             Type::Group(g) => return Kind::of(&g.elem),
@@ -107,9 +98,7 @@ impl Kind {
             _ => return None,
         };
         let last = path.segments.last()?;
-        Kind::ALL
-            .into_iter()
-            .find(|k| last.ident == k.name().trim_end_matches("<T>"))
+        kinds::by_type_name(&last.ident.to_string()).map(Kind::Builtin)
     }
 }
 
@@ -174,12 +163,19 @@ impl<'a> Input<'a> {
             .iter()
             .filter_map(|original| {
                 let mut attr_errors = Errors::default();
+                let attrs = attr::field(&original.attrs, &mut attr_errors);
+                // `field` says the type is one's own, even if its name is
+                // that of a built-in kind.
+                let kind = match attrs.field {
+                    Some(_) => Some(Kind::Own),
+                    None => Kind::of(&original.ty),
+                };
                 Some(Field {
                     original,
                     ident: original.ident.as_ref()?,
                     ty: &original.ty,
-                    kind: Kind::of(&original.ty),
-                    attrs: attr::field(&original.attrs, &mut attr_errors),
+                    kind,
+                    attrs,
                     doc_help: attr::doc_help(&original.attrs),
                     attr_errors,
                 })

@@ -12,74 +12,12 @@ use syn::{Attribute, Expr, Ident, Lit, LitInt, LitStr, Path, Token, UnOp, meta::
 /// The attribute's name: `#[monsta(...)]`.
 pub const MONSTA: &str = "monsta";
 
-/// Container keys: the path of the `monsta` crate, and the metric name
-/// prefix.
-pub const CRATE: &str = "crate";
-pub const PREFIX: &str = "prefix";
-
-/// Every container key, in the order the documentation lists them.
-pub const CONTAINER_KEYS: &[&str] = &[CRATE, PREFIX];
-
-/// Field keys.
-pub const WINDOW: &str = "window";
-pub const RESET_AT: &str = "reset_at";
-pub const TZ: &str = "tz";
-pub const ALPHA: &str = "alpha";
-pub const PRESET: &str = "preset";
-pub const ZERO: &str = "zero";
-pub const CAPACITY: &str = "capacity";
-pub const LEAK_RATE: &str = "leak_rate";
-pub const QUANTILES: &str = "quantiles";
-pub const MAX_SAMPLES: &str = "max_samples";
-pub const DEFAULT: &str = "default";
-pub const RENAME: &str = "rename";
-pub const HELP: &str = "help";
-pub const UNIT: &str = "unit";
-pub const SKIP: &str = "skip";
-pub const FLATTEN: &str = "flatten";
-
-/// Every field key, in the order the documentation lists them.
-pub const FIELD_KEYS: &[&str] = &[
-    WINDOW,
-    RESET_AT,
-    TZ,
-    ALPHA,
-    PRESET,
-    ZERO,
-    CAPACITY,
-    LEAK_RATE,
-    QUANTILES,
-    MAX_SAMPLES,
-    DEFAULT,
-    RENAME,
-    HELP,
-    UNIT,
-    SKIP,
-    FLATTEN,
-];
-
-/// An example of a key with a value, for error messages.
-pub fn example(key: &str) -> &'static str {
-    match key {
-        WINDOW => "window = \"60s\"",
-        RESET_AT => "reset_at = \"06:00\"",
-        TZ => "tz = \"Europe/Berlin\"",
-        ALPHA => "alpha = 0.1",
-        PRESET => "preset = 0.0",
-        ZERO => "zero = 0.0",
-        CAPACITY => "capacity = 100",
-        LEAK_RATE => "leak_rate = 10",
-        QUANTILES => "quantiles = [50, 99.9]",
-        MAX_SAMPLES => "max_samples = 10000",
-        DEFAULT => "default = 1",
-        RENAME => "rename = \"name\"",
-        HELP => "help = \"Requests in the last minute.\"",
-        UNIT => "unit = \"seconds\"",
-        CRATE => "crate = \"monsta\"",
-        PREFIX => "prefix = \"myapp\"",
-        _ => "key = value",
-    }
-}
+/// The key names and their examples: monsta-core's table of kinds and keys.
+pub use monsta_core::kinds::{
+    ALPHA, CAPACITY, CONTAINER_KEYS, CRATE, FIELD, FIELD_KEYS, FLATTEN, HELP, LEAK_RATE,
+    MAX_SAMPLES, PREFIX, PRESET, QUANTILES, RENAME, RESET_AT, SKIP, TZ, UNIT, WINDOW, ZERO,
+    example,
+};
 
 /// The errors of one input, reported together (serde's `Ctxt`).
 #[derive(Default)]
@@ -163,6 +101,8 @@ pub struct FieldAttrs {
     pub unit: Option<LitStr>,
     pub skip: Option<Ident>,
     pub flatten: Option<Ident>,
+    /// `field`: a field type of one's own.
+    pub field: Option<Ident>,
     /// Every key given (valid or not), in the order written.
     pub keys: Vec<(&'static str, Ident)>,
 }
@@ -271,7 +211,7 @@ fn field_key(meta: &ParseNestedMeta, out: &mut FieldAttrs, errors: &mut Errors) 
     }
     out.keys.push((name, key.clone()));
 
-    if name == SKIP || name == FLATTEN {
+    if name == SKIP || name == FLATTEN || name == FIELD {
         if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
             errors.error(
                 &key,
@@ -279,10 +219,10 @@ fn field_key(meta: &ParseNestedMeta, out: &mut FieldAttrs, errors: &mut Errors) 
             );
             skip_value(meta)?;
         }
-        let slot = if name == SKIP {
-            &mut out.skip
-        } else {
-            &mut out.flatten
+        let slot = match name {
+            SKIP => &mut out.skip,
+            FLATTEN => &mut out.flatten,
+            _ => &mut out.field,
         };
         *slot = Some(key);
         return Ok(());

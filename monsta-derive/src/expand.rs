@@ -2,6 +2,7 @@
 //! alias, the inherent constructors and the `AppState`, `Serialize` and
 //! `Default` impls.
 
+use monsta_core::FieldKind;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, Expr, Lit, spanned::Spanned};
@@ -415,7 +416,7 @@ fn field_parts(
             // Outside the impls, the families come through a call whose
             // bound repeats the field's assertion (one error, not two); a
             // `Value<T>`'s do not depend on `T`.
-            let families = if kind == Kind::Value {
+            let families = if kind.is(FieldKind::Value) {
                 quote!(#private::value_families())
             } else {
                 quote_spanned!(span=> #private::field_families::<#ty>())
@@ -464,7 +465,7 @@ fn field_parts(
 fn assertion(field: &Field, kind: Kind, private: &TokenStream) -> TokenStream {
     let ty = field.ty;
     let span = ty.span();
-    if kind == Kind::Value
+    if kind.is(FieldKind::Value)
         && let Some(arg) = value_arg(ty)
     {
         let default = field
@@ -507,7 +508,7 @@ fn build(field: &Field, kind: Kind, private: &TokenStream, clock: &Ident) -> Tok
     let span = ty.span();
     if let Some(default) = &field.attrs.default {
         let value = default_value(default, kind);
-        let ctor = if kind == Kind::Value {
+        let ctor = if kind.is(FieldKind::Value) {
             quote!(new)
         } else {
             quote!(with_value)
@@ -528,7 +529,7 @@ fn default_value(expr: &Expr, kind: Kind) -> TokenStream {
     {
         return quote!(::core::convert::From::from(#s));
     }
-    if kind == Kind::Gauge
+    if kind.is(FieldKind::Gauge)
         && let Some(n) = attr::number(expr)
     {
         return float(n.value);

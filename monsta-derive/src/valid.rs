@@ -5,7 +5,10 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use monsta_core::params;
+use monsta_core::{
+    kinds::{self, KindSpec},
+    params,
+};
 use quote::ToTokens;
 
 use crate::{
@@ -52,27 +55,12 @@ pub fn check(input: &Input, errors: &mut Errors) {
     }
 }
 
-/// The types a key applies to; `None` for keys every field takes.
-fn applies_to(key: &str) -> Option<&'static [Kind]> {
-    Some(match key {
-        attr::WINDOW => &[
-            Kind::SlidingWindow,
-            Kind::SampledWindow,
-            Kind::SlidingPercentiles,
-        ],
-        attr::RESET_AT | attr::TZ => &[Kind::PeriodicSum],
-        attr::ALPHA | attr::PRESET => &[Kind::Ewma],
-        attr::ZERO => &[Kind::SampledWindow],
-        attr::CAPACITY | attr::LEAK_RATE => &[Kind::LeakyBucket],
-        attr::QUANTILES | attr::MAX_SAMPLES => &[Kind::SlidingPercentiles],
-        attr::DEFAULT => &[Kind::Counter, Kind::Gauge, Kind::Value],
-        _ => return None,
-    })
-}
-
 /// "`A`", "`A` and `B`", "`A`, `B` and `C`".
-fn type_list(kinds: &[Kind]) -> String {
-    let names: Vec<String> = kinds.iter().map(|k| format!("`{}`", k.name())).collect();
+fn type_list<'a>(kinds: impl IntoIterator<Item = &'a KindSpec>) -> String {
+    let names: Vec<String> = kinds
+        .into_iter()
+        .map(|k| format!("`{}`", k.display))
+        .collect();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => names.concat(),
@@ -114,14 +102,18 @@ fn check_field(field: &Field, errors: &mut Errors) {
                  `Value<T>`, for a nested `AppState` add `#[monsta(flatten)]`, to leave the \
                  field out of the state add `#[monsta(skip)]`",
                 type_text(field.ty),
-                type_list(&Kind::ALL).replacen(" and ", " or ", 1),
+                type_list(Kind::ALL).replacen(" and ", " or ", 1),
             ),
         );
         return;
     };
+    let spec = match kind {
+        Kind::Builtin(spec) => spec,
+        Kind::Own => return check_own(field, errors),
+    };
     for (key, ident) in &attrs.keys {
-        if let Some(kinds) = applies_to(key)
-            && !kinds.contains(&kind)
+        if let Some(kinds) = kinds::applies_to(key)
+            && !spec.takes(key)
         {
             errors.error(
                 ident,
@@ -133,7 +125,26 @@ fn check_field(field: &Field, errors: &mut Errors) {
             );
         }
     }
-    check_values(field, kind, errors);
+    check_values(field, spec, errors);
+}
+
+/// A `#[monsta(field)]` field: only the keys every field takes. Keys a
+/// field type of one's own would read are not supported yet.
+fn check_own(field: &Field, errors: &mut Errors) {
+    let common = |key: &str| key == attr::FIELD || kinds::COMMON_KEYS.contains(&key);
+    for (key, ident) in field.attrs.keys.iter().filter(|(k, _)| !common(k)) {
+        errors.error(
+            ident,
+            format_args!(
+                "`{key}` does not apply to a `#[monsta(field)]` field: a field type of one's own is \
+                 built by its `Build` impl, which takes no attribute keys (yet); only \
+                 `rename`, `help` and `unit` apply here"
+            ),
+        );
+    }
+    if let Some(unit) = &field.attrs.unit {
+        check_metric_word(unit, attr::UNIT, "a unit name", errors);
+    }
 }
 
 /// Whether `text` is kept as it is by exporters' name mapping (monsta
@@ -162,9 +173,9 @@ fn check_metric_word(lit: &syn::LitStr, key: &str, what: &str, errors: &mut Erro
     }
 }
 
-fn check_values(field: &Field, kind: Kind, errors: &mut Errors) {
+fn check_values(field: &Field, kind: &KindSpec, errors: &mut Errors) {
     let attrs = &field.attrs;
-    let applies = |key| applies_to(key).is_none_or(|kinds| kinds.contains(&kind));
+    let applies = |key| kind.takes(key);
     if let Some(unit) = &attrs.unit {
         check_metric_word(unit, attr::UNIT, "a unit name", errors);
     }
@@ -215,25 +226,22 @@ fn check_values(field: &Field, kind: Kind, errors: &mut Errors) {
     {
         report(errors, &m.lit, params::check_max_samples(m.value).map(drop));
     }
-    if kind == Kind::LeakyBucket {
-        let missing: Vec<&str> = [
-            (attr::CAPACITY, attrs.capacity.is_none()),
-            (attr::LEAK_RATE, attrs.leak_rate.is_none()),
-        ]
-        .into_iter()
-        .filter(|&(key, absent)| absent && !attrs.keys.iter().any(|(k, _)| *k == key))
-        .map(|(key, _)| key)
+    // A key given with a bad value was reported as such, not as missing.
+    let missing: Vec<&str> = (kind.required.iter().copied())
+        .filter(|&key| !attrs.keys.iter().any(|(k, _)| *k == key))
         .collect();
-        if !missing.is_empty() {
-            errors.error(
-                field.ty,
-                format_args!(
-                    "a `LeakyBucket` field needs `{}`: its size and how much drains per \
-                     second, such as `#[monsta(capacity = 100, leak_rate = 10)]`",
-                    missing.join("` and `")
-                ),
-            );
-        }
+    if !missing.is_empty() {
+        let example: Vec<&str> = kind.required.iter().map(|k| attr::example(k)).collect();
+        errors.error(
+            field.ty,
+            format_args!(
+                "a `{}` field needs `{}`: {}, such as `#[monsta({})]`",
+                kind.display,
+                missing.join("` and `"),
+                kind.required_why,
+                example.join(", ")
+            ),
+        );
     }
 }
 
