@@ -241,25 +241,99 @@ impl<T: Field + Serialize + 'static> DynField for T {
 /// own name, with its unit.
 pub(crate) const GAUGE: &[Family] = &[Family::gauge("", "").with_unit()];
 
-/// The parameters `#[derive(AppState)]` read from a field's attributes; each
-/// field type picks those it knows. Not part of the stable API.
-#[doc(hidden)]
+/// The parameters `#[derive(AppState)]` read from a field's attributes, as
+/// [`Build::build`] receives them; each field type picks those it knows.
+///
+/// A field type of one's own (`#[monsta(field)]`) gets one with every
+/// parameter `None`: it takes no attribute keys of its own (yet). Parameters
+/// may be added in later versions, so build one with
+/// `FieldConfig { window: Some(...), ..Default::default() }`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FieldConfig {
+    /// `window`: the length of a window.
     pub window: Option<Duration>,
+    /// `reset_at`: the daily reset time of a [`PeriodicSum`].
     pub reset_at: Option<Time>,
+    /// `tz`: the time zone of a [`PeriodicSum`]'s reset.
     pub tz: Option<&'static str>,
+    /// `alpha`: the smoothing factor of an [`Ewma`].
     pub alpha: Option<f64>,
+    /// `preset`: the starting value of an [`Ewma`].
     pub preset: Option<f64>,
+    /// `zero`: the value of a stale [`SampledWindow`].
     pub zero: Option<f64>,
+    /// `capacity`: the size of a [`LeakyBucket`].
     pub capacity: Option<f64>,
+    /// `leak_rate`: how much a [`LeakyBucket`] drains per second.
     pub leak_rate: Option<f64>,
+    /// `quantiles`: the percentiles a [`SlidingPercentiles`] reports.
     pub quantiles: Option<&'static [f64]>,
+    /// `max_samples`: how many samples a [`SlidingPercentiles`] keeps.
     pub max_samples: Option<usize>,
 }
 
-/// Builds a field from a [`FieldConfig`]: what the derive calls.
-#[doc(hidden)]
+/// Builds a field from its attributes' [`FieldConfig`] and the state's
+/// [`Clock`]: what `#[derive(AppState)]` calls for every field without
+/// `default = ...`.
+///
+/// Every built-in field type implements it. A field type of one's own
+/// implements it together with [`Field`] (and `Serialize`, for its JSON) to
+/// be used in a derived state as `#[monsta(field)]`: its metrics are
+/// exported through [`Field::FAMILIES`] and [`Field::export`], and its
+/// JSON key and metric names are checked at compile time like a built-in
+/// field's. A field that reads time takes it from `clock`, so that tests
+/// with a [`ManualClock`](crate::ManualClock) drive it.
+///
+/// # Examples
+///
+/// ```
+/// use monsta_core::{
+///     Clock, Error, FieldKind,
+///     export::{Family, Samples},
+///     fields::{Build, Field, FieldConfig},
+/// };
+/// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+///
+/// /// The largest value ever set.
+/// #[derive(Default)]
+/// struct MaxGauge(AtomicU64);
+///
+/// impl MaxGauge {
+///     fn set(&self, value: u64) {
+///         self.0.fetch_max(value, Relaxed);
+///     }
+/// }
+///
+/// impl serde::Serialize for MaxGauge {
+///     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+///         s.serialize_u64(self.0.load(Relaxed))
+///     }
+/// }
+///
+/// impl Field for MaxGauge {
+///     type Snapshot = u64;
+///     const KIND: FieldKind = FieldKind::Custom("MaxGauge");
+///     const FAMILIES: &'static [Family] = &[Family::gauge("", "").with_unit()];
+///     fn snapshot(&self) -> u64 {
+///         self.0.load(Relaxed)
+///     }
+///     fn export(&self, out: &mut dyn Samples) {
+///         out.gauge(0, self.snapshot() as f64);
+///     }
+/// }
+///
+/// impl Build for MaxGauge {
+///     fn build(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
+///         Ok(Self::default())
+///     }
+/// }
+///
+/// let peak = MaxGauge::build(&FieldConfig::default(), &Clock::system())?;
+/// peak.set(3);
+/// peak.set(2);
+/// assert_eq!(peak.snapshot(), 3);
+/// # Ok::<(), Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a monsta field type",
     label = "not a monsta field",
@@ -269,9 +343,11 @@ pub struct FieldConfig {
             or to be wrapped as a monsta `Value<T>`: `Value<serde_json::Value>`"
 )]
 pub trait Build: Field + Sized {
+    /// Builds the field.
+    ///
     /// # Errors
     ///
-    /// The field's constructor's error.
+    /// The field's constructor's error, such as a parameter out of range.
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error>;
 }
 
