@@ -115,6 +115,11 @@ impl FieldKind {
 /// Prometheus collector read only this, so a field type of one's own is
 /// exported like the built-in ones. Its `Serialize` writes the field's
 /// JSON, the same as its snapshot's.
+///
+/// A field type of one's own also implements `monsta::fields::Build` (how
+/// `#[derive(AppState)]` builds it; hidden from these docs, but supported)
+/// and is marked `#[monsta(field)]` in a derived state: the derive's
+/// documentation shows a complete example.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a monsta field type",
     label = "not a monsta field",
@@ -248,6 +253,10 @@ pub(crate) const GAUGE: &[Family] = &[Family::gauge("", "").with_unit()];
 /// parameter `None`: it takes no attribute keys of its own (yet). Parameters
 /// may be added in later versions, so build one with
 /// `FieldConfig { window: Some(...), ..Default::default() }`.
+///
+/// Hidden from the rendered documentation, like [`Build`], but supported:
+/// see [`Build`].
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FieldConfig {
     /// `window`: the length of a window.
@@ -283,6 +292,11 @@ pub struct FieldConfig {
 /// JSON key and metric names are checked at compile time like a built-in
 /// field's. A field that reads time takes it from `clock`, so that tests
 /// with a [`ManualClock`](crate::ManualClock) drive it.
+///
+/// The trait is `#[doc(hidden)]`: it stays out of the rendered
+/// documentation and out of the paths compiler messages print, but
+/// implementing it (as `monsta::fields::Build`) for a field type of one's
+/// own is supported; the derive's documentation shows how.
 ///
 /// # Examples
 ///
@@ -334,6 +348,7 @@ pub struct FieldConfig {
 /// assert_eq!(peak.snapshot(), 3);
 /// # Ok::<(), Error>(())
 /// ```
+#[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a monsta field type",
     label = "not a monsta field",

@@ -1,0 +1,10 @@
+use monsta::AppState;
+use monsta::fields::Counter;
+
+#[derive(AppState)]
+struct State {
+    #[monsta(field = true)]
+    calls: Counter,
+}
+
+fn main() {}
