@@ -62,7 +62,7 @@ pub use monsta_prometheus as prometheus;
 #[doc(hidden)]
 pub mod __private {
     pub use monsta_core::{
-        fields::{Build, Field, FieldConfig},
+        fields::{AttrValue, Build, Field, FieldConfig},
         keys::Key,
         state::LockSet,
         *,

@@ -23,6 +23,7 @@
 //! NaN or infinite sample, since one would poison every later value.
 //! [`LeakyBucket::request`] refuses an amount that is negative or not finite.
 
+mod attrs;
 mod counter;
 mod ewma;
 mod gauge;
@@ -39,6 +40,9 @@ use std::{any::Any, fmt::Debug, time::Duration};
 use jiff::civil::Time;
 use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 
+pub use attrs::{AttrKey, AttrKind, AttrValue};
+#[doc(hidden)]
+pub use attrs::{key_error, missing_error};
 pub use counter::Counter;
 pub use ewma::Ewma;
 pub use gauge::Gauge;
@@ -250,7 +254,8 @@ pub(crate) const GAUGE: &[Family] = &[Family::gauge("", "").with_unit()];
 /// [`Build::build`] receives them; each field type picks those it knows.
 ///
 /// A field type of one's own (`#[monsta(field)]`) gets one with every
-/// parameter `None`: it takes no attribute keys of its own (yet). Parameters
+/// built-in parameter `None`, and the keys of its own it declares in
+/// [`Build::KEYS`] in [`keys`](Self::keys). Parameters
 /// may be added in later versions, so build one with
 /// `FieldConfig { window: Some(...), ..Default::default() }`.
 ///
@@ -279,6 +284,10 @@ pub struct FieldConfig {
     pub quantiles: Option<&'static [f64]>,
     /// `max_samples`: how many samples a [`SlidingPercentiles`] keeps.
     pub max_samples: Option<usize>,
+    /// The keys of a field type's own ([`Build::KEYS`]) as written, checked
+    /// at compile time; read them with [`number`](Self::number) and
+    /// [`text`](Self::text).
+    pub keys: &'static [(&'static str, AttrValue)],
 }
 
 /// Builds a field from its attributes' [`FieldConfig`] and the state's
@@ -358,6 +367,14 @@ pub struct FieldConfig {
             or to be wrapped as a monsta `Value<T>`: `Value<serde_json::Value>`"
 )]
 pub trait Build: Field + Sized {
+    /// The attribute keys of the type's own, for a field type of one's own
+    /// (`#[monsta(field, buckets = 10)]`): the derive checks each given key
+    /// against these at compile time (an unknown key, a value of the wrong
+    /// type or out of range, a missing required key are compile errors),
+    /// and hands the values to [`build`](Self::build) in
+    /// [`FieldConfig::keys`]. None by default.
+    const KEYS: &'static [AttrKey] = &[];
+
     /// Builds the field.
     ///
     /// # Errors

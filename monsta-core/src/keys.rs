@@ -95,7 +95,7 @@ pub const fn has_unknown(keys: &[Key]) -> bool {
     false
 }
 
-const fn str_eq(a: &str, b: &str) -> bool {
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
@@ -119,14 +119,14 @@ pub struct Message {
 }
 
 impl Message {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Message {
             bytes: [0; 512],
             len: 0,
         }
     }
 
-    const fn push(&mut self, text: &str) {
+    pub(crate) const fn push(&mut self, text: &str) {
         let text = text.as_bytes();
         let mut i = 0;
         while i < text.len() {

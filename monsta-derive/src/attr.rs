@@ -82,6 +82,23 @@ pub struct Count {
     pub lit: LitInt,
 }
 
+/// A key of a field type's own (`#[monsta(field, buckets = 10)]`), checked
+/// against the type's `Build::KEYS` by the compiler.
+pub struct OwnKey {
+    /// The key.
+    pub key: Ident,
+    /// Its value.
+    pub value: OwnValue,
+}
+
+/// The value of an [`OwnKey`].
+pub enum OwnValue {
+    /// A number literal, possibly negated.
+    Number(Number),
+    /// A string literal.
+    Text(LitStr),
+}
+
 /// The `#[monsta(...)]` keys of one field.
 #[derive(Default)]
 pub struct FieldAttrs {
@@ -103,6 +120,8 @@ pub struct FieldAttrs {
     pub flatten: Option<Ident>,
     /// `field`: a field type of one's own.
     pub field: Option<Ident>,
+    /// With `field`, the keys that are not monsta's, in the order written.
+    pub own_keys: Vec<OwnKey>,
     /// Every key given (valid or not), in the order written.
     pub keys: Vec<(&'static str, Ident)>,
 }
@@ -178,13 +197,82 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
 /// Parses a field's `#[monsta(...)]` attributes.
 pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
     let mut out = FieldAttrs::default();
+    let own = has_field_key(attrs);
     for attr in attrs.iter().filter(|a| is_monsta(a)) {
-        let result = attr.parse_nested_meta(|meta| field_key(&meta, &mut out, errors));
+        let result = attr.parse_nested_meta(|meta| {
+            if own
+                && let Some(ident) = meta.path.get_ident()
+                && !FIELD_KEYS.iter().any(|k| ident == k)
+            {
+                return own_key(&meta, ident, &mut out, errors);
+            }
+            field_key(&meta, &mut out, errors)
+        });
         if let Err(e) = result {
             errors.push(e);
         }
     }
     out
+}
+
+/// Whether the attributes have `field` (wherever it is written): the
+/// field's type then takes keys of its own.
+fn has_field_key(attrs: &[Attribute]) -> bool {
+    let mut found = false;
+    for attr in attrs.iter().filter(|a| is_monsta(a)) {
+        // Errors are reported by the real parse.
+        let _ = attr.parse_nested_meta(|meta| {
+            found |= meta.path.is_ident(FIELD);
+            skip_value(&meta)
+        });
+    }
+    found
+}
+
+/// A key of a field type's own: a number or a string, checked by the
+/// compiler against the type's keys.
+fn own_key(
+    meta: &ParseNestedMeta,
+    ident: &Ident,
+    out: &mut FieldAttrs,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    if out.own_keys.iter().any(|k| k.key == *ident) {
+        errors.error(ident, format_args!("duplicate monsta attribute `{ident}`"));
+        return skip_value(meta);
+    }
+    if !meta.input.peek(Token![=]) {
+        errors.error(
+            ident,
+            format_args!("`{ident}` needs a value, such as `{ident} = 10` or `{ident} = \"text\"`"),
+        );
+        return skip_value(meta);
+    }
+    let expr: Expr = meta.value()?.parse()?;
+    let value = match (number(&expr), ungroup(&expr)) {
+        (Some(n), _) => OwnValue::Number(n),
+        (
+            None,
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }),
+        ) => OwnValue::Text(s.clone()),
+        _ => {
+            errors.error(
+                &expr,
+                format_args!(
+                    "expected a number or a string for `{ident}`, such as `{ident} = 10` or \
+                     `{ident} = \"text\"`"
+                ),
+            );
+            return Ok(());
+        }
+    };
+    out.own_keys.push(OwnKey {
+        key: ident.clone(),
+        value,
+    });
+    Ok(())
 }
 
 fn field_key(meta: &ParseNestedMeta, out: &mut FieldAttrs, errors: &mut Errors) -> syn::Result<()> {

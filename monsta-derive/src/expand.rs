@@ -11,7 +11,7 @@ use crate::{
     ast::{Field, Input, Kind, Role},
     attr::{self, Errors},
     docs::InherentDocs,
-    fallback, valid,
+    fallback, own, valid,
 };
 
 /// The derive's output: the implementation, or the errors and stubs.
@@ -396,6 +396,9 @@ fn field_parts(
         }
         Role::Field(kind) => {
             out.asserts.push(assertion(field, kind, private));
+            if kind == Kind::Own {
+                out.asserts.push(own::checks(field, private));
+            }
             // `Build` implies `Field`, which implies `Serialize`.
             out.guards.push(if field.attrs.default.is_none() {
                 quote!(#ty: #private::Build)
@@ -575,6 +578,7 @@ fn config(field: &Field, private: &TokenStream) -> TokenStream {
         let n = Literal::usize_suffixed(m.value);
         entries.push(quote!(max_samples: #private::Some(#n)));
     }
+    entries.extend(own::config_entry(field, private));
     if entries.is_empty() {
         quote!(&<#private::FieldConfig as #private::Default>::default())
     } else {
@@ -583,7 +587,7 @@ fn config(field: &Field, private: &TokenStream) -> TokenStream {
 }
 
 /// An `f64` literal (validated finite), negated with a `-` token.
-fn float(value: f64) -> TokenStream {
+pub fn float(value: f64) -> TokenStream {
     let lit = Literal::f64_suffixed(value.abs());
     if value.is_sign_negative() {
         quote!(-#lit)

@@ -2,7 +2,8 @@
 //! it is documented (`monsta::AppState`).
 //!
 //! The derive reads the input (`ast`, `attr`), checks it (`valid`) and
-//! generates the code (`expand`, with the methods' docs from `docs`), or, on
+//! generates the code (`expand`, with the methods' docs from `docs`, and
+//! the checks of a field type's own keys from `own`), or, on
 //! error, the errors and stubs (`fallback`).
 
 mod ast;
@@ -10,6 +11,7 @@ mod attr;
 mod docs;
 mod expand;
 mod fallback;
+mod own;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -128,17 +128,17 @@ fn check_field(field: &Field, errors: &mut Errors) {
     check_values(field, spec, errors);
 }
 
-/// A `#[monsta(field)]` field: only the keys every field takes. Keys a
-/// field type of one's own would read are not supported yet.
+/// A `#[monsta(field)]` field: of monsta's keys, only those every field
+/// takes. Keys of the type's own are checked by the compiler (see
+/// `expand::own_checks`).
 fn check_own(field: &Field, errors: &mut Errors) {
     let common = |key: &str| key == attr::FIELD || kinds::COMMON_KEYS.contains(&key);
     for (key, ident) in field.attrs.keys.iter().filter(|(k, _)| !common(k)) {
         errors.error(
             ident,
             format_args!(
-                "`{key}` does not apply to a `#[monsta(field)]` field: a field type of one's own is \
-                 built by its `Build` impl, which takes no attribute keys (yet); only \
-                 `rename`, `help` and `unit` apply here"
+                "`{key}` does not apply to a `#[monsta(field)]` field: a field type of one's own \
+                 takes `rename`, `help`, `unit` and the keys its `Build::KEYS` declares"
             ),
         );
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use monsta::{
     Clock, Error, FieldKind,
     export::{Family, Samples},
-    fields::{Build, Field, FieldConfig},
+    fields::{AttrKey, Build, Field, FieldConfig},
 };
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -50,8 +50,19 @@ impl Field for MaxGauge {
 }
 
 impl Build for MaxGauge {
-    fn build(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
-        Ok(Self::default())
+    /// `#[monsta(field, start = 5)]`: the value it starts at, checked at
+    /// compile time.
+    const KEYS: &'static [AttrKey] = &[AttrKey::number(
+        "start",
+        0.0,
+        1e15,
+        "a whole number from 0 to 10^15",
+    )];
+
+    fn build(config: &FieldConfig, _: &Clock) -> Result<Self, Error> {
+        // The range is checked at compile time; a fraction is cut off.
+        let start = config.number("start").unwrap_or(0.0) as u64;
+        Ok(MaxGauge(AtomicU64::new(start)))
     }
 }
 

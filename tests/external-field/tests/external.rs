@@ -122,6 +122,26 @@ fn metrics_through_the_reporter() {
     assert!(text.ends_with("# EOF\n"));
 }
 
+/// A key of the type's own, checked at compile time and read by its
+/// `Build` impl.
+#[derive(AppState)]
+struct Started {
+    #[monsta(field, start = 40)]
+    peak: MaxGauge,
+    #[monsta(field)]
+    unset: MaxGauge,
+}
+
+#[test]
+fn keys_of_its_own() {
+    let state = Started::new();
+    state.peak.set(12);
+    assert_eq!(
+        serde_json::to_string(&state).unwrap(),
+        r#"{"peak":40,"unset":0}"#
+    );
+}
+
 #[test]
 fn built_with_the_state() {
     // `Build` builds it: a fresh state starts at the type's own default.
