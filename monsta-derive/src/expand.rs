@@ -397,7 +397,7 @@ fn field_parts(
         Role::Field(kind) => {
             out.asserts.push(assertion(field, kind, private));
             if kind == Kind::Own {
-                out.asserts.push(own::checks(field, private));
+                out.asserts.push(own::key_checks(field, private));
             }
             // `Build` implies `Field`, which implies `Serialize`.
             out.guards.push(if field.attrs.default.is_none() {
@@ -488,6 +488,10 @@ fn assertion(field: &Field, kind: Kind, private: &TokenStream) -> TokenStream {
     } else {
         quote_spanned!(span=> assert_field)
     };
+    if kind == Kind::Own {
+        let missing = own::missing_check(field, private);
+        return quote_spanned!(span=> const _: () = { #private::#assert::<#ty>(); #missing };);
+    }
     quote_spanned!(span=> const _: () = #private::#assert::<#ty>();)
 }
 
