@@ -30,7 +30,10 @@
 //!    and UI cases under `tests/ui/`.
 //!
 //! A field type defined outside monsta needs none of this: it implements
-//! `Field` and `Build`, and the field is marked `#[monsta(field)]`.
+//! `Field` and `Build` (declaring the keys of its own in `Build::KEYS`,
+//! which the derive's expansion checks at compile time), and the field is
+//! marked `#[monsta(field)]`. Such keys cannot have the names in
+//! [`FIELD_KEYS`].
 
 use crate::fields::FieldKind;
 

@@ -222,6 +222,20 @@ impl Field<'_> {
     }
 }
 
+/// The `T` of a `Value<T>` as written.
+pub fn value_arg(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(arg) if args.args.len() == 1 => Some(arg),
+        _ => None,
+    }
+}
+
 /// `::monsta`.
 pub fn default_krate() -> Path {
     let mut path = Path::from(Ident::new("monsta", Span::call_site()));

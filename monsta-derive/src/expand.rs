@@ -8,7 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, Expr, Lit, spanned::Spanned};
 
 use crate::{
-    ast::{Field, Input, Kind, Role},
+    ast::{self, Field, Input, Kind, Role},
     attr::{self, Errors},
     docs::InherentDocs,
     fallback, own, valid,
@@ -469,7 +469,7 @@ fn assertion(field: &Field, kind: Kind, private: &TokenStream) -> TokenStream {
     let ty = field.ty;
     let span = ty.span();
     if kind.is(FieldKind::Value)
-        && let Some(arg) = value_arg(ty)
+        && let Some(arg) = ast::value_arg(ty)
     {
         let default = field
             .attrs
@@ -493,20 +493,6 @@ fn assertion(field: &Field, kind: Kind, private: &TokenStream) -> TokenStream {
         return quote_spanned!(span=> const _: () = { #private::#assert::<#ty>(); #missing };);
     }
     quote_spanned!(span=> const _: () = #private::#assert::<#ty>();)
-}
-
-/// The `T` of a `Value<T>` as written.
-fn value_arg(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(path) = ty else {
-        return None;
-    };
-    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(arg) if args.args.len() == 1 => Some(arg),
-        _ => None,
-    }
 }
 
 /// The expression that builds a monsta field.
