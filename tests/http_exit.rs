@@ -72,16 +72,7 @@ fn a_hung_callback_does_not_keep_the_program_from_exiting() {
 async fn router_program() {
     let mon = hung_reporter();
     let app: axum::Router = axum::Router::new().merge(mon.router());
-    let listener = http_support::listener().await;
-    let addr = listener.local_addr().expect("an address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let (addr, stop, serving) = http_support::serve_router(app).await;
     assert_timed_out(&http_support::get(addr, PATH).await);
     let _ = stop.send(());
     serving

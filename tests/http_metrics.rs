@@ -372,14 +372,10 @@ async fn sources_that_are_not_states_serve_the_uptime_only() {
 
 /// The values of `myapp_left_total` and `myapp_right_total`.
 fn left_right(text: &str) -> (u64, u64) {
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-            .parse()
-            .expect("an integer")
-    };
-    (value("myapp_left_total"), value("myapp_right_total"))
+    (
+        http_support::sample(text, "myapp_left_total"),
+        http_support::sample(text, "myapp_right_total"),
+    )
 }
 
 #[tokio::test]
@@ -492,16 +488,7 @@ async fn the_axum_router_serves_both_endpoints_nested() {
     state.requests.inc(6);
     mon.publish_state(state);
     let app: axum::Router = axum::Router::new().nest("/ops", mon.router());
-    let listener = listener().await;
-    let addr = listener.local_addr().expect("an address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let (addr, stop, serving) = http_support::serve_router(app).await;
     let metrics = get_accepting(addr, "/ops/prom", &[PROMETHEUS_ACCEPT]).await;
     assert_eq!(metrics.status, 200);
     assert_eq!(

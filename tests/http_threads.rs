@@ -177,14 +177,10 @@ fn requests_on_a_hung_callback_or_a_locked_state_take_no_thread_each() {
 
 /// The values of `t_left_total` and `t_right_total` in a scrape.
 fn left_right(text: &str) -> (u64, u64) {
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-            .parse()
-            .expect("an integer")
-    };
-    (value("t_left_total"), value("t_right_total"))
+    (
+        http_support::sample(text, "t_left_total"),
+        http_support::sample(text, "t_right_total"),
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -8,18 +8,13 @@
 //! the whole tree in a constant ([`duplicate`]), so a duplicate is a compile
 //! error. A hand-written `AppState` has no such tree ([`Key::Unknown`]); a
 //! derived state that flattens one checks its keys when it is built instead
-//! ([`check_keys_at_run_time`]).
+//! ([`check_keys_at_run_time`](crate::state::check_keys_at_run_time)).
 
 mod metrics;
 
 pub use metrics::metric_clash;
 
-use crate::{
-    AppState, Error,
-    export::Family,
-    fields::FieldRef,
-    state::{FieldInfo, Visitor},
-};
+use crate::export::Family;
 
 /// One entry of [`AppState::KEYS`](crate::AppState::KEYS). Not public API.
 #[doc(hidden)]
@@ -40,59 +35,15 @@ pub enum Key {
     Unknown,
 }
 
-/// How many fields `keys` has, flattened children's included.
-const fn count(keys: &[Key]) -> usize {
-    let mut n = 0;
-    let mut i = 0;
-    while i < keys.len() {
-        n += match keys[i] {
-            Key::Field(..) => 1,
-            Key::Flatten(_, child) => count(child),
-            Key::Unknown => 0,
-        };
-        i += 1;
-    }
-    n
-}
-
-/// The JSON key of the `n`th field of `keys` (in the order [`count`] counts).
-const fn json_key(keys: &[Key], mut n: usize) -> &'static str {
-    let mut i = 0;
-    while i < keys.len() {
-        match keys[i] {
-            Key::Field(json, ..) => {
-                if n == 0 {
-                    return json;
-                }
-                n -= 1;
-            }
-            Key::Flatten(_, child) => {
-                let c = count(child);
-                if n < c {
-                    return json_key(child, n);
-                }
-                n -= c;
-            }
-            Key::Unknown => {}
-        }
-        i += 1;
-    }
-    ""
-}
-
-/// Whether a key tree has a part only run time can check.
+/// Whether a key tree has a part only run time can check: a hand-written
+/// state's keys, or more fields or deeper nesting than the constant checks
+/// hold ([`MAX_FIELDS`], [`MAX_DEPTH`]).
 #[must_use]
 pub const fn has_unknown(keys: &[Key]) -> bool {
-    let mut i = 0;
-    while i < keys.len() {
-        match keys[i] {
-            Key::Unknown => return true,
-            Key::Flatten(_, child) if has_unknown(child) => return true,
-            _ => {}
-        }
-        i += 1;
-    }
-    false
+    let mut parents = [""; MAX_DEPTH];
+    let mut fields = Fields::EMPTY;
+    collect(keys, &mut parents, 0, &mut fields);
+    fields.partial
 }
 
 pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
@@ -150,32 +101,15 @@ impl Message {
         }
     }
 
-    /// Appends the Rust path of the `n`th field of `keys`: `db.queries`.
-    const fn push_path(&mut self, keys: &[Key], mut n: usize) {
-        let mut i = 0;
-        while i < keys.len() {
-            match keys[i] {
-                Key::Field(_, rust, ..) => {
-                    if n == 0 {
-                        self.push(rust);
-                        return;
-                    }
-                    n -= 1;
-                }
-                Key::Flatten(rust, child) => {
-                    let c = count(child);
-                    if n < c {
-                        self.push(rust);
-                        self.push(".");
-                        self.push_path(child, n);
-                        return;
-                    }
-                    n -= c;
-                }
-                Key::Unknown => {}
-            }
-            i += 1;
+    /// Appends the Rust path of a field: `db.queries`.
+    const fn push_path(&mut self, field: &Flat) {
+        let mut d = 0;
+        while d < field.depth {
+            self.push(field.parents[d]);
+            self.push(".");
+            d += 1;
         }
+        self.push(field.ident);
     }
 
     /// The message.
@@ -188,18 +122,18 @@ impl Message {
     }
 }
 
-/// The message for fields `a` and `b` of `keys`, which share a JSON key.
-const fn duplicate_message(state: &str, keys: &[Key], a: usize, b: usize) -> Message {
-    let key = json_key(keys, a);
+/// The message for fields `a` and `b`, which share a JSON key.
+const fn duplicate_message(state: &str, a: &Flat, b: &Flat) -> Message {
+    let key = a.json;
     let mut m = Message::new();
     m.push("duplicate JSON key `");
     m.push(key);
     m.push("` in `");
     m.push(state);
     m.push("`: fields `");
-    m.push_path(keys, a);
+    m.push_path(a);
     m.push("` and `");
-    m.push_path(keys, b);
+    m.push_path(b);
     m.push("` both serialize as `");
     m.push(key);
     m.push("` (a flattened state's fields share its parent's object); give one of them ");
@@ -207,22 +141,50 @@ const fn duplicate_message(state: &str, keys: &[Key], a: usize, b: usize) -> Mes
     m
 }
 
-/// The first two fields of `keys` that share a JSON key, if any.
-const fn find_duplicate(keys: &[Key]) -> Option<(usize, usize)> {
-    let n = count(keys);
-    let mut a = 0;
-    while a < n {
-        let key = json_key(keys, a);
-        let mut b = a + 1;
-        while b < n {
-            if str_eq(key, json_key(keys, b)) {
-                return Some((a, b));
-            }
-            b += 1;
-        }
-        a += 1;
+/// The first two fields of `fields` that share a JSON key (the first in
+/// declaration order that has a twin, and its first twin), if any: the
+/// keys are sorted by hash, so a state of many fields is checked in
+/// `n log n` steps.
+const fn find_duplicate(fields: &Fields) -> Option<(usize, usize)> {
+    let mut uses = [Use::EMPTY; MAX_FIELDS];
+    let mut i = 0;
+    while i < fields.len {
+        uses[i] = Use {
+            hash: hash(fields.items[i].json.as_bytes()),
+            field: i,
+            family: 0,
+            r: 0,
+        };
+        i += 1;
     }
-    None
+    sort(&mut uses, fields.len);
+    let mut best: Option<(usize, usize)> = None;
+    let mut start = 0;
+    while start < fields.len {
+        let mut end = start + 1;
+        while end < fields.len && uses[end].hash == uses[start].hash {
+            end += 1;
+        }
+        // Within a run of equal hashes, the pairs of equal keys.
+        let mut x = start;
+        while x < end {
+            let mut y = x + 1;
+            while y < end {
+                let (a, b) = (uses[x].field, uses[y].field);
+                let (a, b) = if a < b { (a, b) } else { (b, a) };
+                if str_eq(fields.items[a].json, fields.items[b].json) {
+                    best = match best {
+                        Some((p, q)) if p < a || (p == a && q < b) => Some((p, q)),
+                        _ => Some((a, b)),
+                    };
+                }
+                y += 1;
+            }
+            x += 1;
+        }
+        start = end;
+    }
+    best
 }
 
 /// The error message when two fields of `keys` (flattened children's
@@ -245,57 +207,160 @@ const fn find_duplicate(keys: &[Key]) -> Option<(usize, usize)> {
 /// ```
 #[must_use]
 pub const fn duplicate(state: &str, keys: &[Key]) -> Option<Message> {
-    match find_duplicate(keys) {
-        Some((a, b)) => Some(duplicate_message(state, keys, a, b)),
+    let mut parents = [""; MAX_DEPTH];
+    let mut fields = Fields::EMPTY;
+    collect(keys, &mut parents, 0, &mut fields);
+    match find_duplicate(&fields) {
+        Some((a, b)) => Some(duplicate_message(state, &fields.items[a], &fields.items[b])),
         None => None,
     }
 }
 
-/// The run-time half of [`duplicate`], for a state whose key tree
-/// [`has_unknown`] parts: walks the built state's fields.
-///
-/// # Errors
-///
-/// [`Error::DuplicateKey`] naming the key and both fields.
-pub fn check_keys_at_run_time<S: AppState>(state: &S) -> Result<(), Error> {
-    let mut walk = Walk::default();
-    state.visit(&mut walk);
-    walk.duplicate.map_or(Ok(()), Err)
+/// The most fields the constant checks hold; a larger state is checked
+/// when it is built.
+pub const MAX_FIELDS: usize = 1024;
+/// The deepest nesting of flattened children the constant checks follow.
+pub const MAX_DEPTH: usize = 8;
+
+/// One field of a key tree, with the flattened children it is in.
+#[derive(Clone, Copy)]
+struct Flat {
+    json: &'static str,
+    ident: &'static str,
+    unit: Option<&'static str>,
+    families: &'static [Family],
+    parents: [&'static str; MAX_DEPTH],
+    depth: usize,
 }
 
-/// Collects the JSON keys of a state with the Rust path of their fields.
-#[derive(Default)]
-struct Walk {
-    path: Vec<&'static str>,
-    seen: Vec<(&'static str, String)>,
-    duplicate: Option<Error>,
+/// The fields of a key tree, in declaration order.
+struct Fields {
+    items: [Flat; MAX_FIELDS],
+    len: usize,
+    /// A hand-written part, or more than the buffers hold: the rest is
+    /// checked at run time.
+    partial: bool,
 }
 
-impl Visitor for Walk {
-    fn field(&mut self, info: &FieldInfo, _: FieldRef<'_>) {
-        let mut path = self.path.join(".");
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(info.ident);
-        if let Some((_, first)) = self.seen.iter().find(|(key, _)| *key == info.name) {
-            if self.duplicate.is_none() {
-                self.duplicate = Some(Error::DuplicateKey {
-                    key: info.name.to_owned(),
-                    first: first.clone(),
-                    second: path,
-                });
+impl Fields {
+    const NO_FIELD: Flat = Flat {
+        json: "",
+        ident: "",
+        unit: None,
+        families: &[],
+        parents: [""; MAX_DEPTH],
+        depth: 0,
+    };
+
+    const EMPTY: Fields = Fields {
+        items: [Self::NO_FIELD; MAX_FIELDS],
+        len: 0,
+        partial: false,
+    };
+}
+
+/// Appends the fields of `keys`, under the flattened children `parents`,
+/// to `out`.
+const fn collect(
+    keys: &[Key],
+    parents: &mut [&'static str; MAX_DEPTH],
+    depth: usize,
+    out: &mut Fields,
+) {
+    let mut i = 0;
+    while i < keys.len() {
+        match keys[i] {
+            Key::Field(json, ident, unit, families) => {
+                if out.len == MAX_FIELDS {
+                    out.partial = true;
+                } else {
+                    out.items[out.len] = Flat {
+                        json,
+                        ident,
+                        unit,
+                        families,
+                        parents: *parents,
+                        depth,
+                    };
+                    out.len += 1;
+                }
             }
-            return;
+            Key::Flatten(ident, child) => {
+                if depth == MAX_DEPTH {
+                    out.partial = true;
+                } else {
+                    parents[depth] = ident;
+                    collect(child, parents, depth + 1, out);
+                }
+            }
+            Key::Unknown => out.partial = true,
         }
-        self.seen.push((info.name, path));
+        i += 1;
     }
+}
 
-    fn enter(&mut self, info: &FieldInfo) {
-        self.path.push(info.ident);
+/// FNV-1a.
+const fn hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
     }
+    h
+}
 
-    fn leave(&mut self, _: &FieldInfo) {
-        self.path.pop();
+/// A name a field uses, by its hash: which field, and for metric names
+/// which family and which of its names.
+#[derive(Clone, Copy)]
+struct Use {
+    hash: u64,
+    field: usize,
+    family: usize,
+    r: usize,
+}
+
+impl Use {
+    const EMPTY: Use = Use {
+        hash: 0,
+        field: 0,
+        family: 0,
+        r: 0,
+    };
+}
+
+/// Sorts `uses[..n]` by hash (heapsort: no recursion, no allocation).
+const fn sort<const N: usize>(uses: &mut [Use; N], n: usize) {
+    const fn sift<const N: usize>(uses: &mut [Use; N], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && uses[child + 1].hash > uses[child].hash {
+                child += 1;
+            }
+            if uses[root].hash >= uses[child].hash {
+                return;
+            }
+            let t = uses[root];
+            uses[root] = uses[child];
+            uses[child] = t;
+            root = child;
+        }
+    }
+    let mut start = n / 2;
+    while start > 0 {
+        start -= 1;
+        sift(uses, start, n);
+    }
+    let mut end = n;
+    while end > 1 {
+        end -= 1;
+        let t = uses[0];
+        uses[0] = uses[end];
+        uses[end] = t;
+        sift(uses, 0, end);
     }
 }

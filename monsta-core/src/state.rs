@@ -229,3 +229,52 @@ pub trait Visitor {
         let _ = info;
     }
 }
+
+/// The run-time half of [`keys::duplicate`](crate::keys::duplicate), for a state whose key tree
+/// [`has_unknown`](crate::keys::has_unknown) parts: walks the built state's fields.
+///
+/// # Errors
+///
+/// [`Error::DuplicateKey`] naming the key and both fields.
+pub fn check_keys_at_run_time<S: AppState>(state: &S) -> Result<(), Error> {
+    let mut walk = Walk::default();
+    state.visit(&mut walk);
+    walk.duplicate.map_or(Ok(()), Err)
+}
+
+/// Collects the JSON keys of a state with the Rust path of their fields.
+#[derive(Default)]
+struct Walk {
+    path: Vec<&'static str>,
+    seen: Vec<(&'static str, String)>,
+    duplicate: Option<Error>,
+}
+
+impl Visitor for Walk {
+    fn field(&mut self, info: &FieldInfo, _: FieldRef<'_>) {
+        let mut path = self.path.join(".");
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(info.ident);
+        if let Some((_, first)) = self.seen.iter().find(|(key, _)| *key == info.name) {
+            if self.duplicate.is_none() {
+                self.duplicate = Some(Error::DuplicateKey {
+                    key: info.name.to_owned(),
+                    first: first.clone(),
+                    second: path,
+                });
+            }
+            return;
+        }
+        self.seen.push((info.name, path));
+    }
+
+    fn enter(&mut self, info: &FieldInfo) {
+        self.path.push(info.ident);
+    }
+
+    fn leave(&mut self, _: &FieldInfo) {
+        self.path.pop();
+    }
+}

@@ -8,6 +8,7 @@ use monsta_core::{
     Clock,
     clock::ManualClock,
     fields::{LeakyBucket, PeriodicSum, SampledWindow, SlidingPercentiles, SlidingWindow},
+    params,
 };
 
 fn ts(s: &str) -> Timestamp {
@@ -133,12 +134,14 @@ fn fields_at_the_end_of_monotonic_time_do_not_overflow() {
     let m = ManualClock::new();
     m.advance(Duration::from_nanos(u64::MAX - 10));
     let c = m.clock();
+    // A window longer than the clock can count is refused, not clamped.
+    assert!(SlidingWindow::with_clock(Duration::MAX, &c).is_err());
     let w = SlidingWindow::with_clock(Duration::from_secs(7), &c).unwrap();
-    let huge = SlidingWindow::with_clock(Duration::MAX, &c).unwrap();
+    let huge = SlidingWindow::with_clock(params::MAX_WINDOW, &c).unwrap();
     let f = PeriodicSum::with_clock("00:00", Some("UTC"), &c).unwrap();
-    let s = SampledWindow::with_clock(Duration::MAX, 0.0, &c).unwrap();
+    let s = SampledWindow::with_clock(params::MAX_WINDOW, 0.0, &c).unwrap();
     let b = LeakyBucket::with_clock(5.0, f64::MAX, &c).unwrap();
-    let p = SlidingPercentiles::with_clock(Duration::MAX, &[50.0], 10, &c).unwrap();
+    let p = SlidingPercentiles::with_clock(params::MAX_WINDOW, &[50.0], 10, &c).unwrap();
     for _ in 0..3 {
         w.inc(1.0);
         huge.inc(1.0);
@@ -159,13 +162,13 @@ fn fields_at_the_end_of_monotonic_time_do_not_overflow() {
 fn huge_windows_and_late_fields_do_not_overflow() {
     let m = ManualClock::new();
     let c = m.clock();
-    let early = SampledWindow::with_clock(Duration::MAX, 0.0, &c).unwrap();
+    let early = SampledWindow::with_clock(params::MAX_WINDOW, 0.0, &c).unwrap();
     early.set(1.0);
     m.advance(Duration::from_secs(1_000_000_000));
-    // Fields created later than the samples of others, windows longer than
-    // all of time so far: every `now - window` would underflow if not guarded.
-    let w = SlidingWindow::with_clock(Duration::MAX, &c).unwrap();
-    let p = SlidingPercentiles::with_clock(Duration::MAX, &[50.0], 10, &c).unwrap();
+    // Fields created later than the samples of others, windows (the longest
+    // accepted: `u64::MAX` nanoseconds) longer than all of time so far: every `now - window` would underflow if not guarded.
+    let w = SlidingWindow::with_clock(params::MAX_WINDOW, &c).unwrap();
+    let p = SlidingPercentiles::with_clock(params::MAX_WINDOW, &[50.0], 10, &c).unwrap();
     let b = LeakyBucket::with_clock(1.0, 1.0, &c).unwrap();
     w.inc(1.0);
     p.update(2.0);

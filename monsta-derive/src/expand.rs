@@ -257,7 +257,7 @@ fn expand(input: &Input) -> TokenStream {
                     };
                     // Keys of a flattened hand-written state: only now.
                     if #private::keys::has_unknown(<Self as #private::AppState>::KEYS) {
-                        #private::keys::check_keys_at_run_time(&#state)?;
+                        #private::state::check_keys_at_run_time(&#state)?;
                     }
                     #private::Ok(#state)
                 }

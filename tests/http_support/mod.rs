@@ -196,3 +196,38 @@ pub fn counting_async_reporter(
     });
     (mon, calls)
 }
+
+/// The value of the sample `name` (a whole number) in a Prometheus text
+/// exposition; panics, showing the text, when it has none.
+#[allow(dead_code)]
+pub fn sample(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .expect("an integer")
+}
+
+/// Serves `app` with axum on a loopback port until the sender is used or
+/// dropped: the address, the stop signal and the server's task.
+#[cfg(feature = "axum")]
+#[allow(dead_code)]
+pub async fn serve_router(
+    app: axum::Router,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = listener().await;
+    let addr = listener.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (addr, stop, serving)
+}

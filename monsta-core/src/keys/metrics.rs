@@ -21,15 +21,13 @@
 //! families of one field may share names (a `Value` has three families of
 //! one name and uses one of them).
 
-use crate::export::{Family, MetricType};
+use crate::export::MetricType;
 
-use super::{Key, Message};
+use super::{Fields, Flat, Key, MAX_DEPTH, Message, Use, collect, hash, sort};
 
 /// The metric name of the uptime metric, which a reporter adds.
 const UPTIME: &str = "process_uptime_seconds";
 
-const MAX_FIELDS: usize = 1024;
-const MAX_DEPTH: usize = 8;
 const MAX_NAMES: usize = 4096;
 const NAME_BYTES: usize = 256;
 
@@ -138,16 +136,8 @@ impl Name {
         true
     }
 
-    /// FNV-1a.
     const fn hash(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut i = 0;
-        while i < self.len {
-            h ^= self.bytes[i] as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-            i += 1;
-        }
-        h
+        hash(self.bytes.split_at(self.len).0)
     }
 
     const fn as_str(&self) -> &str {
@@ -155,71 +145,6 @@ impl Name {
             Ok(text) => text,
             Err(_) => "",
         }
-    }
-}
-
-/// One field of the tree, with the flattened children it is in.
-#[derive(Clone, Copy)]
-struct Flat {
-    json: &'static str,
-    ident: &'static str,
-    unit: Option<&'static str>,
-    families: &'static [Family],
-    parents: [&'static str; MAX_DEPTH],
-    depth: usize,
-}
-
-const NO_FIELD: Flat = Flat {
-    json: "",
-    ident: "",
-    unit: None,
-    families: &[],
-    parents: [""; MAX_DEPTH],
-    depth: 0,
-};
-
-struct Fields {
-    items: [Flat; MAX_FIELDS],
-    len: usize,
-    /// Deeper or larger than the buffers: not checked here.
-    partial: bool,
-}
-
-const fn collect(
-    keys: &[Key],
-    parents: &mut [&'static str; MAX_DEPTH],
-    depth: usize,
-    out: &mut Fields,
-) {
-    let mut i = 0;
-    while i < keys.len() {
-        match keys[i] {
-            Key::Field(json, ident, unit, families) => {
-                if out.len == MAX_FIELDS {
-                    out.partial = true;
-                } else {
-                    out.items[out.len] = Flat {
-                        json,
-                        ident,
-                        unit,
-                        families,
-                        parents: *parents,
-                        depth,
-                    };
-                    out.len += 1;
-                }
-            }
-            Key::Flatten(ident, child) => {
-                if depth == MAX_DEPTH {
-                    out.partial = true;
-                } else {
-                    parents[depth] = ident;
-                    collect(child, parents, depth + 1, out);
-                }
-            }
-            Key::Unknown => out.partial = true,
-        }
-        i += 1;
     }
 }
 
@@ -306,23 +231,6 @@ const fn reserved(field: &Flat, prefix: Option<&str>, family: usize, r: usize) -
     }
 }
 
-/// A name one field uses: which field (`usize::MAX` for the uptime
-/// metric), which family, which of its names.
-#[derive(Clone, Copy)]
-struct Use {
-    hash: u64,
-    field: usize,
-    family: usize,
-    r: usize,
-}
-
-const NO_USE: Use = Use {
-    hash: 0,
-    field: 0,
-    family: 0,
-    r: 0,
-};
-
 const UPTIME_FIELD: usize = usize::MAX;
 
 const fn name_of(fields: &Fields, prefix: Option<&str>, u: &Use) -> Name {
@@ -337,52 +245,13 @@ const fn name_of(fields: &Fields, prefix: Option<&str>, u: &Use) -> Name {
     }
 }
 
-/// Sorts `uses[..n]` by hash (heapsort: no recursion, no allocation).
-const fn sort(uses: &mut [Use; MAX_NAMES], n: usize) {
-    const fn sift(uses: &mut [Use; MAX_NAMES], mut root: usize, end: usize) {
-        loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                return;
-            }
-            if child + 1 < end && uses[child + 1].hash > uses[child].hash {
-                child += 1;
-            }
-            if uses[root].hash >= uses[child].hash {
-                return;
-            }
-            let t = uses[root];
-            uses[root] = uses[child];
-            uses[child] = t;
-            root = child;
-        }
-    }
-    let mut start = n / 2;
-    while start > 0 {
-        start -= 1;
-        sift(uses, start, n);
-    }
-    let mut end = n;
-    while end > 1 {
-        end -= 1;
-        let t = uses[0];
-        uses[0] = uses[end];
-        uses[end] = t;
-        sift(uses, 0, end);
-    }
-}
-
 /// The message when two fields of `keys` (flattened children's included,
 /// under `prefix`) would export one metric name, naming the name and both
 /// fields; `None` when every name is distinct, or when the tree holds parts
 /// only run time can see (a hand-written state), which the exporter checks.
 #[must_use]
 pub const fn metric_clash(state: &str, prefix: Option<&str>, keys: &[Key]) -> Option<Message> {
-    let mut fields = Fields {
-        items: [NO_FIELD; MAX_FIELDS],
-        len: 0,
-        partial: false,
-    };
+    let mut fields = Fields::EMPTY;
     let mut parents = [""; MAX_DEPTH];
     collect(keys, &mut parents, 0, &mut fields);
     if fields.partial {
@@ -392,7 +261,7 @@ pub const fn metric_clash(state: &str, prefix: Option<&str>, keys: &[Key]) -> Op
         Some(p) if p.is_empty() => None,
         p => p,
     };
-    let mut uses = [NO_USE; MAX_NAMES];
+    let mut uses = [Use::EMPTY; MAX_NAMES];
     let mut n = 0;
     let mut up = Name::EMPTY;
     up.push_str(UPTIME);
@@ -461,15 +330,8 @@ const fn push_field(m: &mut Message, fields: &Fields, field: usize) {
         m.push("the uptime metric");
         return;
     }
-    let f = &fields.items[field];
     m.push("`");
-    let mut d = 0;
-    while d < f.depth {
-        m.push(f.parents[d]);
-        m.push(".");
-        d += 1;
-    }
-    m.push(f.ident);
+    m.push_path(&fields.items[field]);
     m.push("`");
 }
 
