@@ -130,7 +130,7 @@ fn check_field(field: &Field, errors: &mut Errors) {
 
 /// A `#[monsta(field)]` field: of monsta's keys, only those every field
 /// takes. Keys of the type's own are checked by the compiler (see
-/// `expand::own_checks`).
+/// `own::key_checks`).
 fn check_own(field: &Field, errors: &mut Errors) {
     let common = |key: &str| key == attr::FIELD || kinds::COMMON_KEYS.contains(&key);
     for (key, ident) in field.attrs.keys.iter().filter(|(k, _)| !common(k)) {

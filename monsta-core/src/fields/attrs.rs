@@ -176,3 +176,72 @@ pub const fn missing_error<T: Build>(given: &[&str]) -> Option<Message> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        Clock, Error,
+        export::{Family, Samples},
+        fields::{Field, FieldKind},
+    };
+
+    #[derive(serde::Serialize)]
+    struct Limited;
+
+    impl Field for Limited {
+        type Snapshot = ();
+        const KIND: FieldKind = FieldKind::Custom("Limited");
+        const FAMILIES: &'static [Family] = &[];
+        fn snapshot(&self) {}
+        fn export(&self, _: &mut dyn Samples) {}
+    }
+
+    impl Build for Limited {
+        const KEYS: &'static [AttrKey] = &[
+            AttrKey::number("limit", 1.0, 100.0, "from 1 to 100").required(),
+            AttrKey::text("name", "a name"),
+        ];
+        fn build(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
+            Ok(Limited)
+        }
+    }
+
+    fn key(key: &str, value: AttrValue) -> Option<String> {
+        key_error::<Limited>(key, value).map(|m| m.as_str().to_owned())
+    }
+
+    #[test]
+    fn keys_are_checked_against_the_declaration() {
+        assert_eq!(key("limit", AttrValue::Number(100.0)), None);
+        assert_eq!(key("name", AttrValue::Text("q")), None);
+        let range = "`limit` of `Limited` must be from 1 to 100";
+        assert_eq!(key("limit", AttrValue::Number(0.5)).as_deref(), Some(range));
+        assert_eq!(key("limit", AttrValue::Text("1")).as_deref(), Some(range));
+        assert_eq!(
+            key("colour", AttrValue::Text("red")).as_deref(),
+            Some("unknown monsta field attribute `colour` for `Limited`; it takes: limit, name")
+        );
+        let missing = missing_error::<Limited>(&["name"]).map(|m| m.as_str().to_owned());
+        assert_eq!(
+            missing.as_deref(),
+            Some("a `Limited` field needs `limit`: from 1 to 100")
+        );
+        assert!(missing_error::<Limited>(&["limit"]).is_none());
+    }
+
+    #[test]
+    fn the_config_hands_the_values_over() {
+        let config = FieldConfig {
+            keys: &[
+                ("limit", AttrValue::Number(5.0)),
+                ("name", AttrValue::Text("q")),
+            ],
+            ..FieldConfig::default()
+        };
+        assert_eq!(config.number("limit"), Some(5.0));
+        assert_eq!(config.text("name"), Some("q"));
+        assert_eq!(config.number("name"), None);
+        assert_eq!(config.text("other"), None);
+    }
+}
