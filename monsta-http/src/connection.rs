@@ -63,7 +63,11 @@ impl<T> DeadlineIo<T> {
     /// `poll` as the result of a write: arms the deadline when it is pending
     /// (if not armed yet), disarms it when it is ready, and turns a pending
     /// write past the deadline into an error.
-    fn deadline<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn deadline<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         if poll.is_ready() {
             self.armed = false;
             return poll;

@@ -125,7 +125,10 @@ impl Answer {
 /// `Content-Length` is the body's).
 pub(crate) async fn respond(engine: &Arc<Engine>, call: Call) -> StatusResponse {
     if call.missing_host {
-        let answer = Answer::plain(StatusCode::BAD_REQUEST, "an HTTP/1.1 request needs a Host header\n");
+        let answer = Answer::plain(
+            StatusCode::BAD_REQUEST,
+            "an HTTP/1.1 request needs a Host header\n",
+        );
         return response(answer, call.method == Method::HEAD);
     }
     let Some(route) = call.route else {

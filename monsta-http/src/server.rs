@@ -218,21 +218,26 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
         };
         let permit = match Arc::clone(&permits).try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => loop {
+            Err(_) => {
                 // Full: make room by closing the connection idle the
-                // longest, and look again while none is idle.
-                registry.evict_idlest();
-                tokio::select! {
-                    biased;
-                    () = control.stop.wait() => break 'accept,
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    permit = Arc::clone(&permits).acquire_owned() => match permit {
-                        Ok(permit) => break permit,
-                        Err(_) => break 'accept,
-                    },
-                    () = tokio::time::sleep(EVICT_RETRY) => {}
+                // longest, and look again now and then while none is.
+                let mut evict = true;
+                loop {
+                    if evict {
+                        registry.evict_idlest();
+                    }
+                    tokio::select! {
+                        biased;
+                        () = control.stop.wait() => break 'accept,
+                        permit = Arc::clone(&permits).acquire_owned() => match permit {
+                            Ok(permit) => break permit,
+                            Err(_) => break 'accept,
+                        },
+                        Some(_) = connections.join_next(), if !connections.is_empty() => evict = false,
+                        () = tokio::time::sleep(EVICT_RETRY) => evict = true,
+                    }
                 }
-            },
+            }
         };
         let control = Arc::clone(&control);
         connections.spawn(serve_connection(
