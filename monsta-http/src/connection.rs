@@ -289,22 +289,12 @@ impl Registry {
         *count += 1;
         let id = open.next;
         open.next += 1;
-        let activity = Arc::new(Activity::new());
-        let evict = Arc::new(Notify::new());
-        open.connections.insert(
-            id,
-            Entry {
-                activity: Arc::clone(&activity),
-                evict: Arc::clone(&evict),
-                evicted: false,
-            },
-        );
         Some(Slot {
             registry: Arc::clone(self),
             id,
             key,
-            activity,
-            evict,
+            activity: Arc::new(Activity::new()),
+            evict: Arc::new(Notify::new()),
         })
     }
 
@@ -331,7 +321,21 @@ impl Registry {
     }
 }
 
-/// A connection's place in the [`Registry`], given up when dropped.
+impl Slot {
+    /// Makes the connection a candidate for eviction: once it is served
+    /// (not while it waits for room, when it would be the one evicted).
+    fn enlist(&self) {
+        let entry = Entry {
+            activity: Arc::clone(&self.activity),
+            evict: Arc::clone(&self.evict),
+            evicted: false,
+        };
+        self.registry.lock().connections.insert(self.id, entry);
+    }
+}
+
+/// A connection's place in the [`Registry`] (it counts against its
+/// address's share from the moment it is admitted), given up when dropped.
 pub(crate) struct Slot {
     registry: Arc<Registry>,
     id: u64,
@@ -366,6 +370,7 @@ pub(crate) async fn serve_connection(
     _permit: OwnedSemaphorePermit,
     stop: impl Future<Output = ()>,
 ) {
+    slot.enlist();
     let keep_alive = config.keep_alive_timeout();
     // Responses are small: send them without waiting for more to coalesce.
     let _ = stream.set_nodelay(true);
