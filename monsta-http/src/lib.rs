@@ -132,10 +132,10 @@ pub use service::{ResponseFuture, StatusService};
 /// # }
 /// ```
 ///
-/// A blocking server ([`StatusReporter::start_blocking`], the singleton's
-/// [`start`]) does not take it: run it with
-/// [`StatusReporter::start_in_thread`] instead, wait for this signal on a
-/// runtime of the caller's, then [`ThreadedServer::stop`].
+/// A blocking server ([`StatusReporter::start_blocking`]) does not take it:
+/// run it with [`StatusReporter::start_in_thread`] (or the singleton's
+/// [`start`]) instead, wait for this signal on a runtime of the caller's,
+/// then [`ThreadedServer::stop`] (or [`stop`]).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
