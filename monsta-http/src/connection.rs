@@ -412,3 +412,55 @@ pub(crate) async fn serve_connection(
         connection.as_mut().graceful_shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_share_a_slice_per_64_and_mapped_ipv4_is_ipv4() {
+        let key = |s: &str| AddressKey::of(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:127.0.0.1"), key("127.0.0.1"));
+        assert_ne!(key("127.0.0.1"), key("127.0.0.2"));
+    }
+
+    #[test]
+    fn an_address_holds_at_most_its_share_and_gets_it_back() {
+        let registry = Arc::new(Registry::default());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let first = registry.admit(ip, 2).expect("first");
+        let second = registry.admit(ip, 2).expect("second");
+        assert!(registry.admit(ip, 2).is_none(), "over the share");
+        assert!(registry.admit("10.0.0.2".parse().unwrap(), 2).is_some());
+        drop(first);
+        assert!(registry.admit(ip, 2).is_some(), "a slot came back");
+        drop(second);
+        assert!(registry.lock().per_address.len() <= 1);
+    }
+
+    #[test]
+    fn only_enlisted_idle_connections_are_evicted_one_at_a_time() {
+        let registry = Arc::new(Registry::default());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let waiting = registry.admit(ip, 8).unwrap();
+        assert!(
+            !registry.evict_idlest(),
+            "a connection waiting for room is not evicted"
+        );
+        let old = registry.admit(ip, 8).unwrap();
+        old.enlist();
+        let busy = registry.admit(ip, 8).unwrap();
+        busy.enlist();
+        let _request = Busy::new(&busy.activity);
+        assert!(registry.evict_idlest());
+        assert!(registry.lock().connections[&old.id].evicted);
+        assert!(!registry.lock().connections[&busy.id].evicted);
+        // Until the evicted one closes, no other is told to.
+        assert!(registry.evict_idlest());
+        drop(old);
+        assert!(!registry.evict_idlest(), "the only other one is busy");
+        drop(waiting);
+    }
+}
