@@ -23,9 +23,9 @@ use std::{
 };
 
 use hyper::{
-    Request,
+    Method, Request, Version,
     body::Incoming,
-    header::{CONNECTION, HeaderValue},
+    header::{CONNECTION, HOST, HeaderValue},
     rt::{Read, ReadBufCursor, Write},
     server::conn::http1,
 };
@@ -36,7 +36,11 @@ use tokio::{
     time::{Instant, Sleep},
 };
 
-use crate::{StatusService, builder::Config, respond::StatusResponse};
+use crate::{
+    StatusService,
+    builder::Config,
+    respond::{StatusResponse, bad_request},
+};
 
 /// A connection's IO whose writes have a deadline: a write (or flush, or
 /// shutdown) that stays pending for `timeout` without any progress fails
@@ -195,7 +199,9 @@ impl Drop for Busy {
 }
 
 /// The service of one connection: the status service, with the request
-/// count that closes the connection after its last allowed request.
+/// count that closes the connection after its last allowed request, and the
+/// `Host` check of HTTP/1.1 (here, not in [`StatusService`], since a mounted
+/// service lives in the host app's HTTP stack, which has its own rules).
 struct ConnectionService {
     service: StatusService,
     activity: Arc<Activity>,
@@ -214,9 +220,21 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let busy = Busy::new(&self.activity);
         let served = self.served.fetch_add(1, Ordering::AcqRel) + 1;
         let last = served >= self.max_requests;
-        let response = hyper::service::Service::call(&self.service, request);
+        // RFC 9112 §3.2: an HTTP/1.1 request without `Host` is answered 400
+        // (HTTP/1.0 may leave it out).
+        let missing_host =
+            request.version() == Version::HTTP_11 && !request.headers().contains_key(HOST);
+        let head = request.method() == Method::HEAD;
+        let response =
+            (!missing_host).then(|| hyper::service::Service::call(&self.service, request));
         Box::pin(async move {
-            let mut response = response.await;
+            let mut response = match response {
+                Some(response) => response.await,
+                None => Ok(bad_request(
+                    "an HTTP/1.1 request needs a Host header\n",
+                    head,
+                )),
+            };
             if last && let Ok(response) = &mut response {
                 // hyper closes the connection once this response is written.
                 response

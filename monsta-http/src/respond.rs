@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{
-    Method, Request, Response, StatusCode, Version,
-    header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue},
+    Method, Request, Response, StatusCode,
+    header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue},
 };
 
 use crate::{builder::Config, engine::Engine};
@@ -49,8 +49,6 @@ impl Route {
 #[derive(Debug)]
 pub(crate) struct Call {
     method: Method,
-    /// An HTTP/1.1 request without `Host` (RFC 9112 §3.2), answered 400.
-    missing_host: bool,
     route: Option<Route>,
     /// The `Accept` headers joined with `,`, for the metrics endpoint.
     #[cfg(feature = "prometheus")]
@@ -64,8 +62,6 @@ impl Call {
         let route = route.or_else(|| Route::of(config, request.uri().path()));
         Call {
             method: request.method().clone(),
-            missing_host: request.version() == Version::HTTP_11
-                && !request.headers().contains_key(HOST),
             route,
             #[cfg(feature = "prometheus")]
             accept: match route {
@@ -119,18 +115,10 @@ impl Answer {
     }
 }
 
-/// Answers a call: 400 for an HTTP/1.1 request without `Host` (HTTP/1.0
-/// may leave it out), 404 off the endpoints, 405 for methods other than `GET`
+/// Answers a call: 404 off the endpoints, 405 for methods other than `GET`
 /// and `HEAD`, else the endpoint's body (without it for `HEAD`, whose
 /// `Content-Length` is the body's).
 pub(crate) async fn respond(engine: &Arc<Engine>, call: Call) -> StatusResponse {
-    if call.missing_host {
-        let answer = Answer::plain(
-            StatusCode::BAD_REQUEST,
-            "an HTTP/1.1 request needs a Host header\n",
-        );
-        return response(answer, call.method == Method::HEAD);
-    }
     let Some(route) = call.route else {
         return response(Answer::plain(StatusCode::NOT_FOUND, "not found\n"), false);
     };
@@ -161,6 +149,11 @@ pub(crate) async fn respond(engine: &Arc<Engine>, call: Call) -> StatusResponse 
         }
     };
     response(answer, head)
+}
+
+/// `400 Bad Request` with a short `text/plain` body (without it if `head`).
+pub(crate) fn bad_request(text: &'static str, head: bool) -> StatusResponse {
+    response(Answer::plain(StatusCode::BAD_REQUEST, text), head)
 }
 
 /// The response of `answer`, without its body if `head`.
