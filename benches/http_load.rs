@@ -48,6 +48,12 @@ fn main() {
     let (monsta_addr, bare_addr) = runtime.block_on(async {
         let reporter = monsta::StatusReporter::builder()
             .update_holdoff(Duration::from_secs(5))
+            // wrk's connections all come from 127.0.0.1 and stay open for
+            // the whole run, as the bare server's do.
+            .max_connections_per_address(1024)
+            .expect("positive")
+            .max_requests_per_connection(u64::MAX)
+            .expect("positive")
             .build();
         reporter.publish_state(Arc::new(example_state::filled()));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -8,7 +8,8 @@
 //!
 //! The endpoint mounted in a host axum app, next to the app's own routes, on
 //! the app's own port (8000, or the first argument / `MONSTA_PORT`). The state
-//! comes from a callback that reads the app's counters. Ctrl-C stops it.
+//! comes from a callback that reads the app's counters. Ctrl-C or `SIGTERM`
+//! stops it.
 
 mod support;
 
@@ -52,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            monsta::shutdown_signal().await;
         })
         .await?;
     Ok(())

@@ -11,7 +11,8 @@
 //! and starts refreshing the state in the background, `shutdown` stops the
 //! refresh after the server has drained. The source awaits (here a lock and
 //! a simulated query), so it runs as a task, never on a request's critical
-//! path once the refresher has warmed the cache. Ctrl-C stops it.
+//! path once the refresher has warmed the cache. Ctrl-C or `SIGTERM` stops
+//! it.
 
 mod support;
 
@@ -107,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            monsta::shutdown_signal().await;
         })
         .await;
     shutdown(lifespan).await;

@@ -16,8 +16,9 @@
 //! The monitoring state of a small web service, served by monsta's own
 //! server on `0.0.0.0:4242`, while a simulated workload keeps it moving:
 //! curl it twice and the numbers differ. The port can be set with the first
-//! argument or `MONSTA_PORT`, the interface with `MONSTA_HOST`. Ctrl-C stops
-//! it. `scripts/prometheus_e2e.sh` has a real Prometheus scrape it.
+//! argument or `MONSTA_PORT`, the interface with `MONSTA_HOST`. Ctrl-C or
+//! `SIGTERM` stops it. `scripts/prometheus_e2e.sh` has a real Prometheus
+//! scrape it.
 
 mod support;
 
@@ -98,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let workload = tokio::spawn(simulate(state));
-    tokio::signal::ctrl_c().await?;
+    monsta::shutdown_signal().await; // Ctrl-C or SIGTERM
     workload.abort();
     server.stop().await;
     Ok(())

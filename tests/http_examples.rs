@@ -1,6 +1,7 @@
 //! The README's main command, run as a person would: the `standalone`
 //! example is started on a free loopback port, answered once (and again
-//! until its numbers move), then killed.
+//! until its numbers move), then stopped with `SIGTERM` (killed where there
+//! is none).
 
 #![cfg(all(feature = "derive", feature = "http"))]
 
@@ -128,6 +129,29 @@ fn the_standalone_example_serves_moving_numbers() {
         }
         assert!(Instant::now() < deadline, "api_calls stayed at {before}");
         std::thread::sleep(Duration::from_millis(200));
+    }
+    // `SIGTERM` stops it cleanly, as `monsta::shutdown_signal` promises
+    // (elsewhere it is killed).
+    #[cfg(unix)]
+    {
+        let pid = child.0.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}: {sent}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.0.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the example did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "the example exited with {status}");
     }
     drop(child);
     assert!(

@@ -223,7 +223,15 @@ async fn a_64_kib_header_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_clients_all_get_200() {
-    let (mon, server) = serve(StatusReporter::builder().update_holdoff(Duration::ZERO)).await;
+    // All 200 come from 127.0.0.1: let them share more than the default
+    // 32 connections per address.
+    let (mon, server) = serve(
+        StatusReporter::builder()
+            .update_holdoff(Duration::ZERO)
+            .max_connections_per_address(256)
+            .unwrap(),
+    )
+    .await;
     let requests = Arc::new(AtomicU64::new(0));
     let r = requests.clone();
     mon.publish_with(move || json!({"n": r.fetch_add(1, Ordering::Relaxed)}));
@@ -243,27 +251,46 @@ async fn two_hundred_concurrent_clients_all_get_200() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_are_capped() {
-    let (_mon, server) = serve(
+    let (mon, server) = serve(
         StatusReporter::builder()
             .max_connections(2)
             .unwrap()
-            .header_read_timeout(Duration::from_secs(30))
+            .update_holdoff(Duration::ZERO)
+            .callback_timeout(Duration::from_secs(30))
             .unwrap(),
     )
     .await;
+    // A callback that blocks until the gate opens keeps requests busy (an
+    // idle connection would be closed to make room for a new client).
+    let gate = Gate::new();
+    let g = gate.0.clone();
+    mon.publish_with(move || {
+        let (open, cond) = &*g;
+        let guard = open.lock().unwrap();
+        // Bounded even if the test fails to open the gate.
+        let _unused = cond
+            .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
+            .unwrap();
+        json!({"status": "running"})
+    });
     let addr = server.local_addr();
-    // Two silent connections take both slots.
-    let mut first = TcpStream::connect(addr).await.unwrap();
-    let _second = TcpStream::connect(addr).await.unwrap();
+    // Two requests in progress take both slots.
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        busy.push(tokio::spawn(async move { get(addr, PATH).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let waiting = tokio::spawn(async move { get(addr, PATH).await });
-    // The third is not served while both slots are held...
+    // The third is not served while both slots are busy...
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished(), "served beyond max_connections");
-    // ...and is served as soon as one of them goes away.
-    first.shutdown().await.unwrap();
-    drop(first);
+    // ...and is served as soon as they are done.
+    gate.open();
+    for reply in busy {
+        assert_eq!(reply.await.expect("client task").status, 200);
+    }
     let reply = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("served once a slot was free")

@@ -101,6 +101,9 @@ async fn hung_and_locked_program() {
         .update_holdoff(Duration::ZERO)
         .callback_timeout(timeout)
         .expect("positive")
+        // The bursts come from one address, 127.0.0.1.
+        .max_connections_per_address(1024)
+        .expect("positive")
         .build();
     hung.publish_with(|| -> serde_json::Value {
         loop {
@@ -112,6 +115,9 @@ async fn hung_and_locked_program() {
     let locked = StatusReporter::builder()
         .update_holdoff(Duration::ZERO)
         .callback_timeout(timeout)
+        .expect("positive")
+        // The bursts come from one address, 127.0.0.1.
+        .max_connections_per_address(1024)
         .expect("positive")
         .build();
     locked.publish_state(Arc::clone(&state));
@@ -186,7 +192,11 @@ fn left_right(text: &str) -> (u64, u64) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_program() {
     let state = Arc::new(Pair::new());
-    let mon = StatusReporter::new();
+    // The bursts come from one address, 127.0.0.1.
+    let mon = StatusReporter::builder()
+        .max_connections_per_address(1024)
+        .expect("positive")
+        .build();
     mon.publish_state(Arc::clone(&state));
     let server = serve(&mon).await;
     let addr = server.local_addr();

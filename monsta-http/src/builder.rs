@@ -39,7 +39,11 @@ pub(crate) struct Config {
     callback_timeout: Duration,
     header_read_timeout: Duration,
     keep_alive_timeout: Duration,
+    write_timeout: Duration,
+    max_connection_age: Duration,
+    max_requests_per_connection: u64,
     max_connections: usize,
+    max_connections_per_address: usize,
     max_header_size: usize,
     shutdown_timeout: Duration,
 }
@@ -55,7 +59,11 @@ impl Default for Config {
             callback_timeout: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(5),
-            max_connections: 512,
+            write_timeout: Duration::from_secs(10),
+            max_connection_age: Duration::from_secs(600),
+            max_requests_per_connection: 10_000,
+            max_connections: 4096,
+            max_connections_per_address: 32,
             max_header_size: 16 * 1024,
             shutdown_timeout: Duration::from_secs(3),
         }
@@ -100,9 +108,30 @@ impl Config {
         self.keep_alive_timeout
     }
 
-    /// The most connections a server holds open at once.
+    /// How long a response write may make no progress.
+    pub(crate) fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// How long a connection may live; reached only between requests.
+    pub(crate) fn max_connection_age(&self) -> Duration {
+        self.max_connection_age
+    }
+
+    /// The most requests one connection serves.
+    pub(crate) fn max_requests_per_connection(&self) -> u64 {
+        self.max_requests_per_connection
+    }
+
+    /// The most connections a server holds open at once (as configured,
+    /// before the file-descriptor limit is applied).
     pub(crate) fn max_connections(&self) -> usize {
         self.max_connections
+    }
+
+    /// The most connections one client address (IPv6: one /64) holds.
+    pub(crate) fn max_connections_per_address(&self) -> usize {
+        self.max_connections_per_address
     }
 
     /// The largest request head, in bytes.
@@ -131,8 +160,12 @@ impl Config {
 /// | [`callback_timeout`](Self::callback_timeout) | 2 s |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 5 s |
-/// | [`max_connections`](Self::max_connections) | 512 |
-/// | [`max_header_size`](Self::max_header_size) | 16 KiB |
+/// | [`write_timeout`](Self::write_timeout) | 10 s |
+/// | [`max_connection_age`](Self::max_connection_age) | 10 min |
+/// | [`max_requests_per_connection`](Self::max_requests_per_connection) | 10,000 |
+/// | [`max_connections`](Self::max_connections) | 4,096 (at most the file-descriptor soft limit − 64) |
+/// | [`max_connections_per_address`](Self::max_connections_per_address) | 32 |
+/// | [`max_header_size`](Self::max_header_size) | 16 KiB (and at most 100 headers, hyper's limit) |
 /// | [`shutdown_timeout`](Self::shutdown_timeout) | 3 s |
 ///
 /// # Examples
@@ -304,8 +337,14 @@ impl StatusReporterBuilder {
         Ok(self)
     }
 
-    /// The most connections the server holds open at once; further clients
-    /// wait in the listen backlog until one closes.
+    /// The most connections the server holds open at once. When all are
+    /// open, the connection that has been idle longest (between requests,
+    /// waiting for its next one) is closed to make room; when none is idle,
+    /// further clients wait in the listen backlog until one closes.
+    ///
+    /// On Linux the cap is also kept below the process's file-descriptor
+    /// soft limit (`RLIMIT_NOFILE`, read from `/proc/self/limits`) less a
+    /// margin of 64, logged once at `info` when that is what bounds it.
     ///
     /// # Errors
     ///
@@ -325,7 +364,9 @@ impl StatusReporterBuilder {
 
     /// The largest request head (request line and headers) in bytes; a larger
     /// one is answered with `431 Request Header Fields Too Large` and the
-    /// connection is closed.
+    /// connection is closed. Independently of the size, a request head
+    /// holds at most 100 headers (hyper's default); one with more is
+    /// answered with `431` too.
     ///
     /// # Errors
     ///
@@ -338,6 +379,68 @@ impl StatusReporterBuilder {
             });
         }
         self.config.max_header_size = bytes;
+        Ok(self)
+    }
+
+    /// How long a response write may make no progress before the server
+    /// closes the connection: a client that sends requests but does not
+    /// read the answers (its receive buffer and the server's send buffer
+    /// full) is cut after it. Requests a client pipelines are answered one at
+    /// a time; those not yet answered wait in the socket buffers, not in
+    /// the server, so this deadline bounds them too.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroDuration`] if `timeout` is zero.
+    pub fn write_timeout(mut self, timeout: Duration) -> Result<Self, BuildError> {
+        self.config.write_timeout = positive("write_timeout", timeout)?;
+        Ok(self)
+    }
+
+    /// The longest a connection stays open: once it is this old, the server
+    /// closes it after the response in progress, if any (a response is
+    /// never cut), and the client reconnects.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroDuration`] if `age` is zero.
+    pub fn max_connection_age(mut self, age: Duration) -> Result<Self, BuildError> {
+        self.config.max_connection_age = positive("max_connection_age", age)?;
+        Ok(self)
+    }
+
+    /// The most requests one connection serves: the last response carries
+    /// `Connection: close` and the connection closes once it is sent;
+    /// requests pipelined behind it are not answered.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroCount`] if `max` is zero.
+    pub fn max_requests_per_connection(mut self, max: u64) -> Result<Self, BuildError> {
+        if max == 0 {
+            return Err(BuildError::ZeroCount {
+                option: "max_requests_per_connection",
+            });
+        }
+        self.config.max_requests_per_connection = max;
+        Ok(self)
+    }
+
+    /// The most connections one client address holds open at once (IPv6
+    /// addresses are grouped per /64 prefix). A connection beyond it is
+    /// closed as soon as it is accepted, without an answer, while other
+    /// clients are still served.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroCount`] if `max` is zero.
+    pub fn max_connections_per_address(mut self, max: usize) -> Result<Self, BuildError> {
+        if max == 0 {
+            return Err(BuildError::ZeroCount {
+                option: "max_connections_per_address",
+            });
+        }
+        self.config.max_connections_per_address = max;
         Ok(self)
     }
 

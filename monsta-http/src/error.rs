@@ -33,6 +33,12 @@ pub enum BuildError {
         /// The value given.
         value: Duration,
     },
+    /// A count that must be positive was zero.
+    #[error("{option} must be at least 1, got 0")]
+    ZeroCount {
+        /// The builder option.
+        option: &'static str,
+    },
     /// `max_connections` was zero or larger than a semaphore can count.
     #[error("max_connections must be in 1..={max}, got {value}")]
     MaxConnections {

@@ -80,9 +80,12 @@
 // threads); `source` (what can be published); `metrics` (the Prometheus
 // rendering lane); `engine` (the source, the cache, evaluation and
 // rendering); `respond` (routing and building responses); `service`;
-// `axum` (the router) and `server` (accept loop, connections, handles);
+// `axum` (the router); `connection` (one connection of the standalone
+// server, its limits, and the registry of open ones); `server` (accept
+// loop, handles);
 // `reporter`, the facade that delegates to them; `global`.
 mod builder;
+mod connection;
 mod engine;
 mod error;
 mod global;
@@ -111,6 +114,51 @@ pub use reporter::{Refresher, StatusReporter};
 pub use respond::StatusResponse;
 pub use server::{ServerHandle, ThreadedServer};
 pub use service::{ResponseFuture, StatusService};
+
+/// Completes when the process is asked to stop: on Ctrl-C (`SIGINT`) or, on
+/// Unix, `SIGTERM` (what `kill`, systemd and container runtimes send).
+/// Should a handler fail to install, that signal is not waited for (and if
+/// neither can be, this never completes).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), monsta_http::ServeError> {
+/// let mon = monsta_http::StatusReporter::new();
+/// let server = mon.start("127.0.0.1:4242").await?;
+/// monsta_http::shutdown_signal().await;
+/// server.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A blocking server ([`StatusReporter::start_blocking`]) does not take it:
+/// run it with [`StatusReporter::start_in_thread`] (or the singleton's
+/// [`start`]) instead, wait for this signal on a runtime of the caller's,
+/// then [`ThreadedServer::stop`] (or [`stop`]).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
 
 /// The port the Python original listens on, and the default of the examples.
 pub const DEFAULT_PORT: u16 = 4242;

@@ -151,6 +151,11 @@ pub(crate) async fn respond(engine: &Arc<Engine>, call: Call) -> StatusResponse 
     response(answer, head)
 }
 
+/// `400 Bad Request` with a short `text/plain` body (without it if `head`).
+pub(crate) fn bad_request(text: &'static str, head: bool) -> StatusResponse {
+    response(Answer::plain(StatusCode::BAD_REQUEST, text), head)
+}
+
 /// The response of `answer`, without its body if `head`.
 fn response(answer: Answer, head: bool) -> StatusResponse {
     let length = HeaderValue::from(answer.body.len());

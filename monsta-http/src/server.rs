@@ -7,28 +7,25 @@
 //! what a request is answered with is the service's business.
 
 use std::{
-    convert::Infallible,
     future::Future,
     net::SocketAddr,
     pin::Pin,
-    sync::{
-        Arc, Condvar, Mutex, PoisonError,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
-    },
+    sync::{Arc, Condvar, Mutex, PoisonError},
     time::Duration,
 };
 
-use hyper::{Request, body::Incoming, server::conn::http1};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     runtime::Handle,
-    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    sync::{Notify, Semaphore},
     task::JoinSet,
-    time::Instant,
 };
 
-use crate::{ServeError, StatusService, builder::Config, respond::StatusResponse};
+use crate::{
+    ServeError, StatusService,
+    builder::Config,
+    connection::{Registry, serve_connection},
+};
 
 /// How long the thread of a [`ThreadedServer`] waits for the tasks left on
 /// its runtime when it shuts down.
@@ -141,129 +138,47 @@ impl Control {
     }
 }
 
-/// When a connection last finished a request, and whether one is in progress.
-struct Activity {
-    origin: Instant,
-    last: AtomicU64,
-    busy: AtomicUsize,
-}
+/// How often a full server looks again for an idle connection to close.
+const EVICT_RETRY: Duration = Duration::from_millis(50);
 
-impl Activity {
-    fn new() -> Self {
-        Activity {
-            origin: Instant::now(),
-            last: AtomicU64::new(0),
-            busy: AtomicUsize::new(0),
-        }
-    }
+/// The descriptors kept free below the file-descriptor soft limit.
+const FD_MARGIN: u64 = 64;
 
-    fn touch(&self) {
-        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.last.store(nanos, Ordering::Release);
-    }
-
-    fn last(&self) -> Instant {
-        self.origin + Duration::from_nanos(self.last.load(Ordering::Acquire))
-    }
-
-    /// Resolves once no request has been in progress for `timeout`.
-    async fn idle_for(&self, timeout: Duration) {
-        loop {
-            tokio::time::sleep_until(self.last() + timeout).await;
-            if self.busy.load(Ordering::Acquire) > 0 {
-                tokio::time::sleep(timeout).await;
-            } else if self.last() + timeout <= Instant::now() {
-                return;
-            }
-        }
-    }
-}
-
-/// Marks a request in progress for as long as it lives.
-struct Busy(Arc<Activity>);
-
-impl Busy {
-    fn new(activity: &Arc<Activity>) -> Self {
-        activity.busy.fetch_add(1, Ordering::AcqRel);
-        activity.touch();
-        Busy(Arc::clone(activity))
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.touch();
-        self.0.busy.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// The service of one connection of the standalone server.
-struct ConnectionService {
-    service: StatusService,
-    activity: Arc<Activity>,
-}
-
-type ConnectionFuture = Pin<Box<dyn Future<Output = Result<StatusResponse, Infallible>> + Send>>;
-
-impl hyper::service::Service<Request<Incoming>> for ConnectionService {
-    type Response = StatusResponse;
-    type Error = Infallible;
-    type Future = ConnectionFuture;
-
-    fn call(&self, request: Request<Incoming>) -> ConnectionFuture {
-        let busy = Busy::new(&self.activity);
-        let response = hyper::service::Service::call(&self.service, request);
-        Box::pin(async move {
-            let response = response.await;
-            drop(busy);
-            response
-        })
-    }
-}
-
-async fn serve_connection(
-    service: StatusService,
-    config: Arc<Config>,
-    stream: TcpStream,
-    _permit: OwnedSemaphorePermit,
-    control: Arc<Control>,
-) {
-    let keep_alive = config.keep_alive_timeout();
-    // Responses are small: send them without waiting for more to coalesce.
-    let _ = stream.set_nodelay(true);
-    let activity = Arc::new(Activity::new());
-    let service = ConnectionService {
-        service,
-        activity: Arc::clone(&activity),
+/// `configured`, bounded by the file-descriptor soft limit less a margin.
+fn connection_cap(configured: usize) -> usize {
+    let Some(limit) = fd_soft_limit() else {
+        return configured;
     };
-    let mut builder = http1::Builder::new();
-    builder
-        // hyper's header read timeout only fires with a timer installed.
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout())
-        .max_header_size(config.max_header_size())
-        .keep_alive(true);
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(target: "monsta", "connection closed: {error}");
-                }
-                return;
-            }
-            () = control.stop.wait(), if !closing => {
-                closing = true;
-                connection.as_mut().graceful_shutdown();
-            }
-            () = activity.idle_for(keep_alive), if !closing => {
-                closing = true;
-                connection.as_mut().graceful_shutdown();
-            }
-        }
+    let bound = usize::try_from(limit.saturating_sub(FD_MARGIN).max(1)).unwrap_or(usize::MAX);
+    if bound >= configured {
+        return configured;
     }
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    LOGGED.call_once(|| {
+        tracing::info!(
+            target: "monsta",
+            "at most {bound} connections: the open-file limit is {limit} (max_connections is {configured})"
+        );
+    });
+    bound
+}
+
+/// The soft limit on open files of this process, where known.
+#[cfg(target_os = "linux")]
+fn fd_soft_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The soft limit on open files of this process, where known.
+#[cfg(not(target_os = "linux"))]
+fn fd_soft_limit() -> Option<u64> {
+    None
 }
 
 /// Accepts connections until stopped, then drains them.
@@ -273,44 +188,65 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
         config,
         background,
     } = launch;
-    let permits = Arc::new(Semaphore::new(config.max_connections()));
+    let permits = Arc::new(Semaphore::new(connection_cap(config.max_connections())));
+    let registry = Arc::new(Registry::default());
     let mut connections = JoinSet::new();
     let background = background.map(tokio::spawn);
     tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint());
     #[cfg(feature = "prometheus")]
     tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint());
     'accept: loop {
-        let permit = tokio::select! {
+        let (stream, peer) = tokio::select! {
             biased;
             () = control.stop.wait() => break 'accept,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue 'accept,
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break 'accept,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off a
+                    // little instead of spinning.
+                    tracing::warn!(target: "monsta", "accept failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue 'accept;
+                }
             },
         };
-        let stream = loop {
-            tokio::select! {
-                biased;
-                () = control.stop.wait() => break 'accept,
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _peer)) => break stream,
-                    Err(error) => {
-                        // Out of file descriptors and the like: back off a
-                        // little instead of spinning.
-                        tracing::warn!(target: "monsta", "accept failed: {error}");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some(slot) = registry.admit(peer.ip(), config.max_connections_per_address()) else {
+            tracing::debug!(target: "monsta", "refused {peer}: over its share of connections");
+            drop(stream);
+            continue 'accept;
+        };
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Full: make room by closing the connection idle the
+                // longest, and look again now and then while none is.
+                let mut evict = true;
+                loop {
+                    if evict {
+                        registry.evict_idlest();
                     }
-                },
+                    tokio::select! {
+                        biased;
+                        () = control.stop.wait() => break 'accept,
+                        permit = Arc::clone(&permits).acquire_owned() => match permit {
+                            Ok(permit) => break permit,
+                            Err(_) => break 'accept,
+                        },
+                        Some(_) = connections.join_next(), if !connections.is_empty() => evict = false,
+                        () = tokio::time::sleep(EVICT_RETRY) => evict = true,
+                    }
+                }
             }
         };
+        let control = Arc::clone(&control);
         connections.spawn(serve_connection(
             service.clone(),
             Arc::clone(&config),
             stream,
+            slot,
             permit,
-            Arc::clone(&control),
+            async move { control.stop.wait().await },
         ));
     }
     // Free the port first, then let open connections finish.

@@ -1,0 +1,484 @@
+//! One connection of the standalone server: its IO with a write deadline,
+//! its service (which counts requests and knows when the connection is
+//! idle), its lifetime limits, and the registry of open connections that the
+//! accept loop consults for the per-address cap and for closing the longest
+//! idle connection when the total cap is full.
+//!
+//! This module knows nothing of the accept loop: the server hands it a
+//! stream, a slot of the registry, a permit and a stop signal.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    future::Future,
+    io,
+    net::IpAddr,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll, ready},
+    time::Duration,
+};
+
+use hyper::{
+    Method, Request, Version,
+    body::Incoming,
+    header::{CONNECTION, HOST, HeaderValue},
+    rt::{Read, ReadBufCursor, Write},
+    server::conn::http1,
+};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::{
+    net::TcpStream,
+    sync::{Notify, OwnedSemaphorePermit},
+    time::{Instant, Sleep},
+};
+
+use crate::{
+    StatusService,
+    builder::Config,
+    respond::{StatusResponse, bad_request},
+};
+
+/// A connection's IO whose writes have a deadline: a write (or flush, or
+/// shutdown) that stays pending for `timeout` without any progress fails
+/// with [`io::ErrorKind::TimedOut`], which closes the connection. Every
+/// write that completes re-arms the deadline, so a slow but steady reader is
+/// not cut.
+pub(crate) struct DeadlineIo<T> {
+    inner: T,
+    timeout: Duration,
+    sleep: Pin<Box<Sleep>>,
+    armed: bool,
+}
+
+impl<T> DeadlineIo<T> {
+    pub(crate) fn new(inner: T, timeout: Duration) -> Self {
+        DeadlineIo {
+            inner,
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            armed: false,
+        }
+    }
+
+    /// `poll` as the result of a write: arms the deadline when it is pending
+    /// (if not armed yet), disarms it when it is ready, and turns a pending
+    /// write past the deadline into an error.
+    fn deadline<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if poll.is_ready() {
+            self.armed = false;
+            return poll;
+        }
+        if !self.armed {
+            self.armed = true;
+            self.sleep.as_mut().reset(Instant::now() + self.timeout);
+        }
+        ready!(self.sleep.as_mut().poll(cx));
+        self.armed = false;
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("a response write made no progress for {:?}", self.timeout),
+        )))
+    }
+}
+
+impl<T: Read + Unpin> Read for DeadlineIo<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: Write + Unpin> Write for DeadlineIo<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.deadline(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.deadline(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_flush(cx);
+        this.deadline(cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.deadline(cx, poll)
+    }
+}
+
+/// When a connection last started or finished a request, and whether one is
+/// in progress.
+pub(crate) struct Activity {
+    origin: Instant,
+    last: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            origin: Instant::now(),
+            last: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last.store(nanos, Ordering::Release);
+    }
+
+    fn last(&self) -> Instant {
+        self.origin + Duration::from_nanos(self.last.load(Ordering::Acquire))
+    }
+
+    fn is_idle(&self) -> bool {
+        self.busy.load(Ordering::Acquire) == 0
+    }
+
+    /// Resolves once no request has been in progress for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            tokio::time::sleep_until(self.last() + timeout).await;
+            if !self.is_idle() {
+                tokio::time::sleep(timeout).await;
+            } else if self.last() + timeout <= Instant::now() {
+                return;
+            }
+        }
+    }
+}
+
+/// Marks a request in progress for as long as it lives.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: &Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, Ordering::AcqRel);
+        activity.touch();
+        Busy(Arc::clone(activity))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The service of one connection: the status service, with the request
+/// count that closes the connection after its last allowed request, and the
+/// `Host` check of HTTP/1.1 (here, not in [`StatusService`], since a mounted
+/// service lives in the host app's HTTP stack, which has its own rules).
+struct ConnectionService {
+    service: StatusService,
+    activity: Arc<Activity>,
+    served: AtomicU64,
+    max_requests: u64,
+}
+
+type ConnectionFuture = Pin<Box<dyn Future<Output = Result<StatusResponse, Infallible>> + Send>>;
+
+impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+    type Response = StatusResponse;
+    type Error = Infallible;
+    type Future = ConnectionFuture;
+
+    fn call(&self, request: Request<Incoming>) -> ConnectionFuture {
+        let busy = Busy::new(&self.activity);
+        let served = self.served.fetch_add(1, Ordering::AcqRel) + 1;
+        let last = served >= self.max_requests;
+        // RFC 9112 §3.2: an HTTP/1.1 request without `Host` is answered 400
+        // (HTTP/1.0 may leave it out).
+        let missing_host =
+            request.version() == Version::HTTP_11 && !request.headers().contains_key(HOST);
+        let head = request.method() == Method::HEAD;
+        let response =
+            (!missing_host).then(|| hyper::service::Service::call(&self.service, request));
+        Box::pin(async move {
+            let mut response = match response {
+                Some(response) => response.await,
+                None => Ok(bad_request(
+                    "an HTTP/1.1 request needs a Host header\n",
+                    head,
+                )),
+            };
+            if last && let Ok(response) = &mut response {
+                // hyper closes the connection once this response is written.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            drop(busy);
+            response
+        })
+    }
+}
+
+/// Which clients share a per-address cap: an IPv4 address, or the /64
+/// prefix of an IPv6 one (an IPv4-mapped IPv6 address counts as its IPv4
+/// address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AddressKey {
+    V4(u32),
+    V6(u64),
+}
+
+impl AddressKey {
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => AddressKey::V4(v4.into()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => AddressKey::V4(v4.into()),
+                None => AddressKey::V6((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// An open connection, as the registry sees it.
+struct Entry {
+    activity: Arc<Activity>,
+    evict: Arc<Notify>,
+    /// Told to close, and not closed yet.
+    evicted: bool,
+}
+
+#[derive(Default)]
+struct Open {
+    next: u64,
+    connections: HashMap<u64, Entry>,
+    per_address: HashMap<AddressKey, usize>,
+}
+
+/// The open connections of one server, with how many each client address
+/// holds.
+#[derive(Default)]
+pub(crate) struct Registry {
+    open: Mutex<Open>,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A slot for a connection from `peer`, or `None` if that address holds
+    /// `per_address` connections already.
+    pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr, per_address: usize) -> Option<Slot> {
+        let key = AddressKey::of(peer);
+        let mut open = self.lock();
+        let count = open.per_address.entry(key).or_insert(0);
+        if *count >= per_address {
+            return None;
+        }
+        *count += 1;
+        let id = open.next;
+        open.next += 1;
+        Some(Slot {
+            registry: Arc::clone(self),
+            id,
+            key,
+            activity: Arc::new(Activity::new()),
+            evict: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Tells the connection idle the longest to close, unless one told
+    /// before is still closing; whether a connection is closing.
+    pub(crate) fn evict_idlest(&self) -> bool {
+        let mut open = self.lock();
+        if open.connections.values().any(|e| e.evicted) {
+            return true;
+        }
+        let idlest = open
+            .connections
+            .values_mut()
+            .filter(|e| e.activity.is_idle())
+            .min_by_key(|e| e.activity.last());
+        match idlest {
+            Some(entry) => {
+                entry.evicted = true;
+                entry.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Slot {
+    /// Makes the connection a candidate for eviction: once it is served
+    /// (not while it waits for room, when it would be the one evicted).
+    fn enlist(&self) {
+        let entry = Entry {
+            activity: Arc::clone(&self.activity),
+            evict: Arc::clone(&self.evict),
+            evicted: false,
+        };
+        self.registry.lock().connections.insert(self.id, entry);
+    }
+}
+
+/// A connection's place in the [`Registry`] (it counts against its
+/// address's share from the moment it is admitted), given up when dropped.
+pub(crate) struct Slot {
+    registry: Arc<Registry>,
+    id: u64,
+    key: AddressKey,
+    activity: Arc<Activity>,
+    evict: Arc<Notify>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.registry.lock();
+        open.connections.remove(&self.id);
+        if let Some(count) = open.per_address.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.per_address.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Serves one connection until it closes: when the client closes it, at
+/// `stop`, after the keep-alive timeout, at its maximum age, or when the
+/// registry evicts it. All but the first close it between requests only
+/// (hyper finishes the response in progress); the write deadline cuts a
+/// client that does not read.
+pub(crate) async fn serve_connection(
+    service: StatusService,
+    config: Arc<Config>,
+    stream: TcpStream,
+    slot: Slot,
+    _permit: OwnedSemaphorePermit,
+    stop: impl Future<Output = ()>,
+) {
+    slot.enlist();
+    let keep_alive = config.keep_alive_timeout();
+    // Responses are small: send them without waiting for more to coalesce.
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::clone(&slot.activity);
+    let service = ConnectionService {
+        service,
+        activity: Arc::clone(&activity),
+        served: AtomicU64::new(0),
+        max_requests: config.max_requests_per_connection(),
+    };
+    let mut builder = http1::Builder::new();
+    builder
+        // hyper's header read timeout only fires with a timer installed.
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout())
+        .max_header_size(config.max_header_size())
+        .keep_alive(true);
+    let io = DeadlineIo::new(TokioIo::new(stream), config.write_timeout());
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::pin!(stop);
+    let aged = tokio::time::sleep(config.max_connection_age());
+    tokio::pin!(aged);
+    let evict = Arc::clone(&slot.evict);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(target: "monsta", "connection closed: {error}");
+                }
+                return;
+            }
+            () = stop.as_mut(), if !closing => closing = true,
+            () = activity.idle_for(keep_alive), if !closing => closing = true,
+            () = aged.as_mut(), if !closing => closing = true,
+            () = evict.notified(), if !closing => closing = true,
+        }
+        connection.as_mut().graceful_shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_share_a_slice_per_64_and_mapped_ipv4_is_ipv4() {
+        let key = |s: &str| AddressKey::of(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:127.0.0.1"), key("127.0.0.1"));
+        assert_ne!(key("127.0.0.1"), key("127.0.0.2"));
+    }
+
+    #[test]
+    fn an_address_holds_at_most_its_share_and_gets_it_back() {
+        let registry = Arc::new(Registry::default());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let first = registry.admit(ip, 2).expect("first");
+        let second = registry.admit(ip, 2).expect("second");
+        assert!(registry.admit(ip, 2).is_none(), "over the share");
+        assert!(registry.admit("10.0.0.2".parse().unwrap(), 2).is_some());
+        drop(first);
+        assert!(registry.admit(ip, 2).is_some(), "a slot came back");
+        drop(second);
+        assert!(registry.lock().per_address.len() <= 1);
+    }
+
+    #[test]
+    fn only_enlisted_idle_connections_are_evicted_one_at_a_time() {
+        let registry = Arc::new(Registry::default());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let waiting = registry.admit(ip, 8).unwrap();
+        assert!(
+            !registry.evict_idlest(),
+            "a connection waiting for room is not evicted"
+        );
+        let old = registry.admit(ip, 8).unwrap();
+        old.enlist();
+        let busy = registry.admit(ip, 8).unwrap();
+        busy.enlist();
+        let _request = Busy::new(&busy.activity);
+        assert!(registry.evict_idlest());
+        assert!(registry.lock().connections[&old.id].evicted);
+        assert!(!registry.lock().connections[&busy.id].evicted);
+        // Until the evicted one closes, no other is told to.
+        assert!(registry.evict_idlest());
+        drop(old);
+        assert!(!registry.evict_idlest(), "the only other one is busy");
+        drop(waiting);
+    }
+}
