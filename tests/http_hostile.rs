@@ -26,6 +26,16 @@ const PATH: &str = "/mon/v1/state";
 /// The longest any test here waits for one thing.
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// A builder whose idle connections stay open for the whole test: only the
+/// limit under test closes them.
+fn patient() -> StatusReporterBuilder {
+    StatusReporter::builder()
+        .keep_alive_timeout(Duration::from_secs(60))
+        .unwrap()
+        .header_read_timeout(Duration::from_secs(60))
+        .unwrap()
+}
+
 async fn serve(builder: StatusReporterBuilder) -> (StatusReporter, ServerHandle) {
     let mon = builder.build();
     mon.publish(json!({"status": "running"}));
@@ -100,16 +110,12 @@ fn the_new_limits_are_validated() {
 async fn a_client_that_pipelines_and_never_reads_is_cut_after_the_write_deadline() {
     let write_timeout = Duration::from_secs(1);
     let (mon, server) = serve(
-        StatusReporter::builder()
+        patient()
             .write_timeout(write_timeout)
             .unwrap()
             // One connection per address: a second one is served only once
             // the stalled one is gone.
             .max_connections_per_address(1)
-            .unwrap()
-            .keep_alive_timeout(Duration::from_secs(60))
-            .unwrap()
-            .header_read_timeout(Duration::from_secs(60))
             .unwrap(),
     )
     .await;
@@ -208,16 +214,7 @@ async fn a_connection_past_its_maximum_age_closes_between_requests() {
 
 #[tokio::test]
 async fn an_address_over_its_share_is_refused_while_another_is_served() {
-    let (_mon, server) = serve(
-        StatusReporter::builder()
-            .max_connections_per_address(2)
-            .unwrap()
-            .keep_alive_timeout(Duration::from_secs(60))
-            .unwrap()
-            .header_read_timeout(Duration::from_secs(60))
-            .unwrap(),
-    )
-    .await;
+    let (_mon, server) = serve(patient().max_connections_per_address(2).unwrap()).await;
     let addr = server.local_addr();
     let hog = Ipv4Addr::LOCALHOST;
     let mut held = Vec::new();
@@ -251,16 +248,7 @@ async fn an_address_over_its_share_is_refused_while_another_is_served() {
 
 #[tokio::test]
 async fn a_full_server_closes_its_longest_idle_connection_for_a_new_client() {
-    let (_mon, server) = serve(
-        StatusReporter::builder()
-            .max_connections(2)
-            .unwrap()
-            .keep_alive_timeout(Duration::from_secs(60))
-            .unwrap()
-            .header_read_timeout(Duration::from_secs(60))
-            .unwrap(),
-    )
-    .await;
+    let (_mon, server) = serve(patient().max_connections(2).unwrap()).await;
     let addr = server.local_addr();
     let mut oldest = TcpStream::connect(addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
