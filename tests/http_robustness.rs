@@ -265,16 +265,7 @@ async fn connections_are_capped() {
     // A callback that blocks until the gate opens keeps requests busy (an
     // idle connection would be closed to make room for a new client).
     let gate = Gate::new();
-    let g = gate.0.clone();
-    mon.publish_with(move || {
-        let (open, cond) = &*g;
-        let guard = open.lock().unwrap();
-        // Bounded even if the test fails to open the gate.
-        let _unused = cond
-            .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
-            .unwrap();
-        json!({"status": "running"})
-    });
+    mon.publish_with(gate.callback(json!({"status": "running"})));
     let addr = server.local_addr();
     // Two requests in progress take both slots.
     let mut busy = Vec::new();
@@ -362,6 +353,20 @@ impl Gate {
     fn open(&self) {
         *self.0.0.lock().unwrap() = true;
         self.0.1.notify_all();
+    }
+
+    /// A callback that blocks until the gate opens (at most 20 s, even if
+    /// the test fails to open it), then returns `value`.
+    fn callback(&self, value: serde_json::Value) -> impl Fn() -> serde_json::Value + use<> {
+        let gate = self.0.clone();
+        move || {
+            let (open, cond) = &*gate;
+            let guard = open.lock().unwrap();
+            let _unused = cond
+                .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
+                .unwrap();
+            value.clone()
+        }
     }
 }
 
@@ -453,16 +458,7 @@ async fn a_source_published_after_a_hung_callback_is_served_at_once() {
     )
     .await;
     let gate = Gate::new();
-    let g = gate.0.clone();
-    mon.publish_with(move || {
-        let (open, cond) = &*g;
-        let guard = open.lock().unwrap();
-        // Bounded even if the test fails to open the gate.
-        let _unused = cond
-            .wait_timeout_while(guard, Duration::from_secs(20), |open| !*open)
-            .unwrap();
-        json!({"hung": false})
-    });
+    mon.publish_with(gate.callback(json!({"hung": false})));
     let addr = server.local_addr();
     let body = get(addr, PATH).await.json();
     assert!(body["internal"]["error"].is_string(), "{body}");

@@ -24,7 +24,7 @@ use std::{
 
 use http_support::{
     Reply,
-    child::{ThreadPeak, is_child, run_child, threads},
+    child::{ThreadPeak, as_child, threads},
     get,
 };
 use monsta::{AppState, ServerHandle, StatusReporter, fields::Counter};
@@ -173,12 +173,11 @@ async fn hung_and_locked_program() {
 
 #[test]
 fn requests_on_a_hung_callback_or_a_locked_state_take_no_thread_each() {
-    let name = "requests_on_a_hung_callback_or_a_locked_state_take_no_thread_each";
-    if is_child(name) {
-        hung_and_locked_program();
-        return;
-    }
-    run_child(name, CHILD_LIMIT);
+    as_child(
+        "requests_on_a_hung_callback_or_a_locked_state_take_no_thread_each",
+        CHILD_LIMIT,
+        hung_and_locked_program,
+    );
 }
 
 /// The values of `t_left_total` and `t_right_total` in a scrape.
@@ -238,10 +237,9 @@ async fn scrapes_program() {
 
 #[test]
 fn concurrent_scrapes_take_no_thread_each() {
-    let name = "concurrent_scrapes_take_no_thread_each";
-    if is_child(name) {
-        scrapes_program();
-        return;
-    }
-    run_child(name, CHILD_LIMIT);
+    as_child(
+        "concurrent_scrapes_take_no_thread_each",
+        CHILD_LIMIT,
+        scrapes_program,
+    );
 }

@@ -127,3 +127,15 @@ impl Drop for ThreadPeak {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// The body of a test that runs `program` in a child process (this test
+/// binary, re-run for `test` alone) and fails if it has not exited within
+/// `limit`.
+#[allow(dead_code)]
+pub fn as_child(test: &str, limit: Duration, program: fn()) {
+    if is_child(test) {
+        program();
+    } else {
+        run_child(test, limit);
+    }
+}
