@@ -2,23 +2,51 @@
 //! wall clock only where a calendar matters.
 //!
 //! [`Clock::system`] (the default) reads a coarse monotonic time that a
-//! background thread refreshes every millisecond ([`quanta`]'s recent time),
-//! so a field update costs one relaxed atomic load for the time instead of a
-//! system call. [`ManualClock`] is a clock that tests move by hand: every field
-//! built on it is deterministic.
+//! background thread refreshes every millisecond, so a field update costs
+//! one relaxed atomic load for the time instead of a clock read.
+//! [`ManualClock`] is a clock that tests move by hand: every field built on
+//! it is deterministic.
+//!
+//! # An idle process stays idle
+//!
+//! The refresh thread stops when nothing reads the time. Every 100 ms it
+//! replaces the published time with a marker instead of refreshing it; the
+//! next reader that meets the marker reads the system's monotonic clock
+//! itself (about 20 ns, once), publishes what it read and so tells the thread
+//! that the time is in use. When the marker is still there a tick later,
+//! nothing has read the time for that tick, and the thread parks until a
+//! reader finds the marker and wakes it. A process whose fields are not
+//! updated therefore has no wake-ups from the clock at all, and a busy one
+//! pays one clock read every 100 ms. See [`upkeep_parked`].
 
 use std::{
     sync::{
         Arc, OnceLock,
-        atomic::{AtomicI64, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
-    time::Duration,
+    thread::Thread,
+    time::{Duration, Instant},
 };
 
 use jiff::{SignedDuration, Timestamp};
 
 /// How often the background thread refreshes the coarse monotonic time.
 pub const RESOLUTION: Duration = Duration::from_millis(1);
+
+/// How many refreshes the thread makes between two checks that the time is
+/// still read.
+const PROBE_EVERY: u32 = 100;
+
+/// The published time's value when it is not fresh: the refresh thread is
+/// checking whether anything reads the time, or is parked. Monotonic time
+/// never reaches it (it is 584 years).
+const STALE: u64 = u64::MAX;
+
+/// The coarse time in nanoseconds since [`SystemBase::start`], or [`STALE`].
+static NOW: AtomicU64 = AtomicU64::new(STALE);
+
+/// Whether the refresh thread is parked (or about to park).
+static PARKED: AtomicBool = AtomicBool::new(false);
 
 /// A handle on a source of time, cheap to clone and shared by all fields of a
 /// state.
@@ -46,22 +74,113 @@ enum Source {
 }
 
 struct SystemBase {
-    start: quanta::Instant,
-    // Kept so the refresh thread lives as long as the process.
-    _upkeep: Option<quanta::Handle>,
+    start: Instant,
+    /// The refresh thread; `None` if it could not be spawned, and then every
+    /// reading goes to the system clock: slower, still correct.
+    upkeep: Option<Thread>,
+}
+
+impl SystemBase {
+    /// The system's monotonic clock, in nanoseconds since `start`.
+    fn precise(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(STALE - 1)
+    }
 }
 
 fn system_base() -> &'static SystemBase {
     static BASE: OnceLock<SystemBase> = OnceLock::new();
     BASE.get_or_init(|| {
-        // If the thread cannot be spawned, `recent()` falls back to reading the
-        // clock each time: slower, still correct.
-        let upkeep = quanta::Upkeep::new(RESOLUTION).start().ok();
+        let upkeep = std::thread::Builder::new()
+            .name("monsta-clock".into())
+            .spawn(upkeep)
+            .ok()
+            .map(|h| h.thread().clone());
         SystemBase {
-            start: quanta::Instant::now(),
-            _upkeep: upkeep,
+            start: Instant::now(),
+            upkeep,
         }
     })
+}
+
+/// The refresh thread: publishes the time every [`RESOLUTION`], and parks
+/// when a check finds that nothing has read it (see the module's docs).
+fn upkeep() {
+    let base = system_base();
+    let mut ticks = 0u32;
+    let mut probing = false;
+    loop {
+        std::thread::sleep(RESOLUTION);
+        if probing && NOW.load(Ordering::SeqCst) == STALE {
+            // Nothing read the time since the last tick. A reader that
+            // publishes a time after this store sees `PARKED` and unparks
+            // us; one that published before it is seen by the load below.
+            PARKED.store(true, Ordering::SeqCst);
+            while NOW.load(Ordering::SeqCst) == STALE {
+                std::thread::park();
+            }
+            PARKED.store(false, Ordering::SeqCst);
+            ticks = 0;
+        }
+        probing = false;
+        ticks += 1;
+        if ticks >= PROBE_EVERY {
+            ticks = 0;
+            probing = true;
+            NOW.store(STALE, Ordering::SeqCst);
+        } else {
+            publish(base.precise());
+        }
+    }
+}
+
+/// Publishes `t` unless a reader has published a later time.
+fn publish(t: u64) {
+    let _ = NOW.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+        (cur == STALE || cur < t).then_some(t)
+    });
+}
+
+/// The system clock's reading when the published one is not fresh.
+#[cold]
+#[inline(never)]
+fn system_nanos_slow() -> u64 {
+    let base = system_base();
+    let t = base.precise();
+    match NOW.compare_exchange(STALE, t, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => {
+            if PARKED.load(Ordering::SeqCst)
+                && let Some(thread) = &base.upkeep
+            {
+                thread.unpark();
+            }
+            t
+        }
+        // Another reader, or the thread, published first: read what it
+        // published, so this thread's readings never go backwards.
+        Err(seen) => seen,
+    }
+}
+
+#[inline]
+fn system_nanos() -> u64 {
+    let t = NOW.load(Ordering::Relaxed);
+    if t != STALE { t } else { system_nanos_slow() }
+}
+
+/// Whether the system clock's refresh thread is parked because nothing has
+/// read the time lately (or was never started). The next reading wakes it.
+///
+/// # Examples
+///
+/// ```
+/// use monsta_core::clock::{self, Clock};
+///
+/// let clock = Clock::system();
+/// let _ = clock.now(); // a reading: the thread refreshes the time
+/// # let _ = clock::upkeep_parked();
+/// ```
+pub fn upkeep_parked() -> bool {
+    PARKED.load(Ordering::SeqCst)
 }
 
 impl Clock {
@@ -83,11 +202,7 @@ impl Clock {
     #[inline]
     pub(crate) fn nanos(&self) -> u64 {
         match &self.0 {
-            Source::System => {
-                let base = system_base();
-                let d = quanta::Instant::recent().saturating_duration_since(base.start);
-                u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-            }
+            Source::System => system_nanos(),
             Source::Manual(m) => m.mono.load(Ordering::Acquire),
         }
     }

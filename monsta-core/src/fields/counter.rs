@@ -9,10 +9,13 @@ use crate::{
 
 /// A plain `u64` count.
 ///
-/// JSON: an integer. `inc` is one relaxed atomic add on a cache line of the
-/// calling thread's own (the counter is sharded per thread), so threads
-/// counting at once don't slow each other down; [`get`](Self::get) adds the
-/// shards up.
+/// JSON: an integer. The counter is sharded per thread, so threads counting
+/// at once don't slow each other down; [`get`](Self::get) adds the shards up.
+/// Each of the first threads (as many as there are shards: twice the cores,
+/// 4 to 64) owns a shard, which no other thread writes, so its `inc` is a
+/// plain load and store, cheaper than an atomic add; a thread beyond them
+/// shares a shard and adds to it atomically. No increment is lost with any
+/// number of threads.
 ///
 /// Arithmetic wraps at `u64::MAX` (like an atomic add, and like a Prometheus
 /// counter that restarts); at a billion increments a second that is 584 years.

@@ -11,7 +11,7 @@ use crate::{
     Clock, Error,
     fields::{Build, FieldConfig, f64_field},
     params,
-    shard::ShardedF64,
+    shard::{Bucket, WindowSum},
 };
 
 /// How long the hot path trusts its deadline before it looks at the wall
@@ -49,10 +49,13 @@ const RECHECK: u64 = 1_000_000_000;
 ///
 /// JSON: a number. Defaults: `reset_at` = 00:00, `tz` = the system's zone.
 ///
-/// `inc` is one sharded atomic add after comparing the (coarse, monotonic)
-/// time with a deadline; the wall clock and the zone rules are only consulted
-/// once the deadline passes: at the next reset time or after a second,
-/// whichever comes first.
+/// `inc` compares the (coarse, monotonic) time with a deadline and adds to a
+/// cell of the calling thread's own, as
+/// [`SlidingWindow::inc`](crate::fields::SlidingWindow::inc) does: integral
+/// increments exactly, in an integer, without a locked instruction on a
+/// thread that owns its shard; others in `f64`. The wall clock and the zone
+/// rules are only consulted once the deadline passes: at the next reset time
+/// or after a second, whichever comes first.
 ///
 /// # Examples
 ///
@@ -77,13 +80,15 @@ pub struct PeriodicSum {
     tz: TimeZone,
     /// Monotonic nanoseconds after which the hot path takes the slow path.
     deadline: AtomicU64,
-    sum: ShardedF64,
+    sum: WindowSum,
     period: Mutex<Period>,
 }
 
 /// Where a [`PeriodicSum`] stands in wall-clock time.
 #[derive(Debug, Clone, Copy)]
 struct Period {
+    /// Where the current period's sum starts.
+    curr: Bucket,
     /// The start of the current period: the most recent `reset_at` at or
     /// before the wall time of the last look.
     start: Timestamp,
@@ -132,16 +137,18 @@ impl PeriodicSum {
     /// A sum with a parsed time of day and zone (`None`: the system's zone).
     pub fn from_parts(reset_at: Time, tz: Option<TimeZone>, clock: &Clock) -> Self {
         let tz = tz.unwrap_or_else(TimeZone::system);
+        let sum = WindowSum::new();
         let s = PeriodicSum {
             clock: clock.clone(),
             reset_at,
             period: Mutex::new(Period {
+                curr: Bucket::new(&sum),
                 start: Timestamp::MIN,
                 zeroed: Timestamp::MIN,
             }),
             tz,
             deadline: AtomicU64::new(0),
-            sum: ShardedF64::new(0.0),
+            sum,
         };
         s.reset();
         s
@@ -166,8 +173,8 @@ impl PeriodicSum {
 
     /// Replaces the sum with `value`.
     pub fn set(&self, value: f64) {
-        let _p = self.synced();
-        self.sum.store(value);
+        let mut p = self.synced();
+        p.curr.set(&self.sum, value);
     }
 
     /// Sets the sum to zero now; the period is the current one.
@@ -180,14 +187,14 @@ impl PeriodicSum {
         // wall clock returns to.
         p.zeroed = p.zeroed.max(start);
         p.start = start;
-        self.sum.take();
+        p.curr.restart(&self.sum);
         self.arm(wall, start);
     }
 
     /// The sum since the most recent reset.
     pub fn get(&self) -> f64 {
-        let _p = self.synced();
-        self.sum.sum()
+        let p = self.synced();
+        p.curr.value(&self.sum)
     }
 
     /// The start of the period that holds the wall time `wall`: the most
@@ -254,7 +261,7 @@ impl PeriodicSum {
         if self.clock.nanos() >= self.deadline.load(Acquire) {
             let wall = self.clock.wall();
             if p.enter(self.period_start(wall)) {
-                self.sum.take();
+                p.curr.restart(&self.sum);
             }
             self.arm(wall, p.start);
         }

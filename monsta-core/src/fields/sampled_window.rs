@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crossbeam_utils::atomic::AtomicCell;
+use std::sync::atomic::{AtomicU64, Ordering::*};
 
 use crate::{
     Clock, Error,
@@ -16,10 +16,13 @@ use crate::{
 ///
 /// JSON: a number. Defaults: `window` = 60 s, `zero` = 0.0.
 ///
-/// The value and its time are stored together in one [`AtomicCell`] (a
-/// sequence lock for a value this size: a store is a few atomic operations,
-/// a load retries only while a store is in progress), so a reader never pairs
-/// a new value with an old time.
+/// `set` is two plain atomic stores, the value and then its time, and `get`
+/// loads them in the other order, so a reader that sees a time sees its
+/// value (or a later one). A reader may pair a new value with the time of the
+/// value before it; it then returns the new value if that time is still in
+/// the window, which the new value is too, and `zero` otherwise, as if it had
+/// read just before the `set`. Of two `set`s at the same moment, one value is
+/// kept.
 ///
 /// # Examples
 ///
@@ -42,15 +45,15 @@ pub struct SampledWindow {
     clock: Clock,
     window: u64,
     zero: f64,
-    held: AtomicCell<Held>,
+    /// The bits of the value last set.
+    value: AtomicU64,
+    /// Monotonic nanoseconds of the `set` plus one (saturating); [`NEVER`]:
+    /// never set (or reset).
+    at: AtomicU64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Held {
-    value: f64,
-    /// Monotonic nanoseconds of the `set`; `None`: never set (or reset).
-    at: Option<u64>,
-}
+/// The time of a value never set.
+const NEVER: u64 = 0;
 
 impl SampledWindow {
     /// A field holding values for `window`, then `zero`, on the system clock.
@@ -75,37 +78,34 @@ impl SampledWindow {
             clock: clock.clone(),
             window: params::window_nanos(window),
             zero,
-            held: AtomicCell::new(Held {
-                value: zero,
-                at: None,
-            }),
+            value: AtomicU64::new(zero.to_bits()),
+            at: AtomicU64::new(NEVER),
         })
     }
 
     /// Holds `value` from now.
     #[inline]
     pub fn set(&self, value: f64) {
-        self.held.store(Held {
-            value,
-            at: Some(self.clock.nanos()),
-        });
+        let at = self.clock.nanos().saturating_add(1);
+        self.value.store(value.to_bits(), Relaxed);
+        self.at.store(at, Release);
     }
 
     /// The held value, or `zero` once it is older than the window.
     pub fn get(&self) -> f64 {
-        let held = self.held.load();
-        match held.at {
-            Some(at) if self.clock.nanos().saturating_sub(at) <= self.window => held.value,
-            _ => self.zero,
+        let at = self.at.load(Acquire);
+        let value = f64::from_bits(self.value.load(Relaxed));
+        if at != NEVER && self.clock.nanos().saturating_sub(at - 1) <= self.window {
+            value
+        } else {
+            self.zero
         }
     }
 
     /// Drops the held value: `zero` from now on.
     pub fn reset(&self) {
-        self.held.store(Held {
-            value: self.zero,
-            at: None,
-        });
+        self.at.store(NEVER, Release);
+        self.value.store(self.zero.to_bits(), Relaxed);
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{
     Clock, Error,
     fields::{Build, FieldConfig, f64_field},
     params,
-    shard::ShardedF64,
+    shard::{Bucket, WindowSum},
 };
 
 /// Hits in the last window: a rate counter with two buckets.
@@ -27,9 +27,14 @@ use crate::{
 ///
 /// JSON: a number. Defaults: `W` = 60 s.
 ///
-/// `inc` is lock-free: one sharded atomic add after comparing the time with
-/// the end of the current bucket (no division, no system clock read on the
-/// hot path). The rollover, reads, `set` and `reset` take a small mutex.
+/// `inc` is lock-free: it compares the coarse time with the end of the
+/// current bucket (two loads, no division) and adds to a cell of the calling
+/// thread's own. An integral increment (`inc(1.0)`, up to 2^32) is added to
+/// an integer: exactly, and on a thread that owns its shard (each of the
+/// first threads does) with a plain store rather than a locked instruction.
+/// Any other increment (a fraction, a non-finite or very large value) is
+/// added in `f64` with a compare-exchange, as a sum of floats is. The
+/// rollover, reads, `set` and `reset` take a small mutex.
 ///
 /// # Examples
 ///
@@ -56,7 +61,7 @@ pub struct SlidingWindow {
     /// When the current bucket ends (monotonic nanoseconds): the hot path's
     /// only check.
     curr_end: AtomicU64,
-    curr: ShardedF64,
+    curr: WindowSum,
     roll: Mutex<Buckets>,
 }
 
@@ -64,6 +69,7 @@ pub struct SlidingWindow {
 struct Buckets {
     index: u64,
     prev: f64,
+    curr: Bucket,
 }
 
 impl SlidingWindow {
@@ -88,12 +94,17 @@ impl SlidingWindow {
         let window = params::window_nanos(window);
         let now = clock.nanos();
         let index = now / window;
+        let curr = WindowSum::new();
         Ok(SlidingWindow {
             clock: clock.clone(),
             window,
             curr_end: AtomicU64::new(end_of(index, window)),
-            curr: ShardedF64::new(0.0),
-            roll: Mutex::new(Buckets { index, prev: 0.0 }),
+            roll: Mutex::new(Buckets {
+                index,
+                prev: 0.0,
+                curr: Bucket::new(&curr),
+            }),
+            curr,
         })
     }
 
@@ -129,8 +140,8 @@ impl SlidingWindow {
     /// # Ok::<(), monsta_core::Error>(())
     /// ```
     pub fn set(&self, value: f64) {
-        let _b = self.rolled();
-        self.curr.store(value);
+        let mut b = self.rolled();
+        b.curr.set(&self.curr, value);
     }
 
     /// Clears both buckets.
@@ -138,7 +149,7 @@ impl SlidingWindow {
         let mut b = self.roll.lock();
         b.index = self.clock.nanos() / self.window;
         b.prev = 0.0;
-        self.curr.take();
+        b.curr.restart(&self.curr);
         self.curr_end.store(end_of(b.index, self.window), Release);
     }
 
@@ -148,7 +159,7 @@ impl SlidingWindow {
         let into = (now % self.window) as f64;
         let w = self.window as f64;
         let weight = ((w - into) / w).clamp(0.0, 1.0);
-        b.prev * weight + self.curr.sum()
+        b.prev * weight + b.curr.value(&self.curr)
     }
 
     fn rolled(&self) -> parking_lot::MutexGuard<'_, Buckets> {
@@ -163,7 +174,7 @@ impl SlidingWindow {
         let now = self.clock.nanos();
         let index = now / self.window;
         if index > b.index {
-            let curr = self.curr.take();
+            let curr = b.curr.restart(&self.curr);
             b.prev = if index == b.index + 1 { curr } else { 0.0 };
             b.index = index;
             self.curr_end.store(end_of(index, self.window), Release);
