@@ -227,3 +227,33 @@ fn bad_parameters() {
     assert_eq!(make(W, &[], 10).unwrap_err(), Error::NoQuantiles);
     assert_eq!(make(W, &[50.0], 0).unwrap_err(), Error::MaxSamples);
 }
+
+#[test]
+fn samples_of_several_threads_share_the_window_and_the_cap() {
+    let clock = ManualClock::new();
+    let p = SlidingPercentiles::with_clock(W, &[50.0], 100, &clock.clock()).unwrap();
+    // Old samples from one thread, newer ones from another: the cap keeps
+    // the 100 most recent of all, whichever thread took them.
+    std::thread::scope(|s| {
+        s.spawn(|| (0..100).for_each(|_| p.update(1.0)));
+    });
+    clock.advance(Duration::from_secs(1));
+    std::thread::scope(|s| {
+        s.spawn(|| (0..60).for_each(|_| p.update(2.0)));
+    });
+    clock.advance(Duration::from_secs(1));
+    p.update(3.0);
+    let g = p.get();
+    assert_eq!(g.n, 100);
+    assert_eq!((g.min, g.max), (1.0, 3.0));
+    // 39 ones, 60 twos, one three.
+    assert_eq!(g.get("p50"), Some(2.0));
+    // The window applies to every thread's samples.
+    clock.advance(W - Duration::from_secs(1));
+    let g = p.get();
+    assert_eq!((g.n, g.min, g.max), (61, 2.0, 3.0), "the ones are older than the window");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(p.get().n, 1);
+    p.reset();
+    assert_eq!(p.get().n, 0);
+}
