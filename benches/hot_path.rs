@@ -67,6 +67,34 @@ fn floor(c: &mut Criterion) {
     });
 }
 
+/// The time sources an update could read, side by side: monsta's coarse
+/// clock (a load of the time a refresh thread publishes, a thread that parks
+/// when nothing reads it), quanta's recent time (the same load, its thread
+/// never parks), the kernel's coarse monotonic clock through the vDSO, and
+/// `Instant::now`.
+fn clocks(c: &mut Criterion) {
+    let monsta = monsta::clock::Clock::system();
+    pair(c, "clock/monsta_coarse", || {
+        black_box(monsta.now());
+    });
+    let _upkeep = quanta::Upkeep::new(Duration::from_millis(1)).start();
+    pair(c, "clock/quanta_recent", || {
+        black_box(quanta::Instant::recent());
+    });
+    pair(c, "clock/vdso_monotonic_coarse", || {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        black_box(ts);
+    });
+    pair(c, "clock/std_instant_now", || {
+        black_box(Instant::now());
+    });
+}
+
 fn peers(c: &mut Criterion) {
     let counter: PCounter = PCounter::default();
     pair(c, "prometheus_client/counter_inc", || {
@@ -152,5 +180,5 @@ fn transaction(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, floor, peers, fields, transaction);
+criterion_group!(benches, floor, clocks, peers, fields, transaction);
 criterion_main!(benches);

@@ -24,6 +24,8 @@
 //! made by a thread after its number was released (from another
 //! thread-local's destructor) takes the shared path.
 
+#![cfg_attr(loom, allow(unused_imports, dead_code))]
+
 use std::{
     cell::{Cell, RefCell},
     cmp::Reverse,
@@ -35,9 +37,18 @@ use std::{
 };
 
 use crossbeam_utils::CachePadded;
+#[cfg(not(loom))]
 use parking_lot::Mutex;
 
+/// The atomics of the shards' cells: loom's under `--cfg loom`, so the
+/// model in `tests` below checks every interleaving of the real code.
+#[cfg(loom)]
+use loom::sync::atomic::AtomicU64 as CellU64;
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicU64 as CellU64;
+
 /// The number of shards: twice the parallelism, a power of two in `4..=64`.
+#[cfg(not(loom))]
 pub(crate) fn shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
@@ -46,15 +57,41 @@ pub(crate) fn shard_count() -> usize {
     })
 }
 
+/// Two shards in the loom model: an owned one and one shared.
+#[cfg(loom)]
+pub(crate) fn shard_count() -> usize {
+    2
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static LOOM_INDEX: Cell<usize> = Cell::new(0);
+}
+
+/// In the loom model, a thread's number is what the model gives it.
+#[cfg(loom)]
+pub(crate) fn thread_index() -> usize {
+    LOOM_INDEX.with(Cell::get)
+}
+
+#[cfg(loom)]
+fn set_thread_index(i: usize) {
+    LOOM_INDEX.with(|c| c.set(i));
+}
+
+#[cfg(not(loom))]
 /// Not yet claimed.
 const UNCLAIMED: usize = usize::MAX;
+#[cfg(not(loom))]
 /// Released at thread exit: past every shard count, so the shared path.
 const RELEASED: usize = usize::MAX - 1;
 
+#[cfg(not(loom))]
 thread_local! {
     static INDEX: Cell<usize> = const { Cell::new(UNCLAIMED) };
 }
 
+#[cfg(not(loom))]
 /// This thread's shard number (before the mask): the smallest number no
 /// other live thread holds, so live threads don't share a shard while there
 /// are no more of them than shards, however many threads came and went.
@@ -71,13 +108,17 @@ pub(crate) fn thread_index() -> usize {
     i
 }
 
+#[cfg(not(loom))]
 /// Numbers released by exited threads, smallest first.
 static FREE: Mutex<BinaryHeap<Reverse<usize>>> = Mutex::new(BinaryHeap::new());
+#[cfg(not(loom))]
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+#[cfg(not(loom))]
 /// Owns a thread's number; returns it to [`FREE`] when the thread exits.
 struct ThreadIndex(usize);
 
+#[cfg(not(loom))]
 impl ThreadIndex {
     #[cold]
     fn claim() -> usize {
@@ -100,6 +141,7 @@ impl ThreadIndex {
     }
 }
 
+#[cfg(not(loom))]
 impl Drop for ThreadIndex {
     fn drop(&mut self) {
         // From now on this thread's updates take the shared path: the number
@@ -113,9 +155,9 @@ impl Drop for ThreadIndex {
 #[derive(Debug, Default)]
 struct U64Cells {
     /// Written by the owner thread only.
-    own: AtomicU64,
+    own: CellU64,
     /// Added to atomically by the threads sharing the shard.
-    shared: AtomicU64,
+    shared: CellU64,
 }
 
 fn cells<T: Default>() -> Box<[CachePadded<T>]> {
@@ -132,18 +174,18 @@ fn cells<T: Default>() -> Box<[CachePadded<T>]> {
 #[derive(Debug)]
 pub(crate) struct ShardedU64 {
     cells: Box<[CachePadded<U64Cells>]>,
-    base: AtomicU64,
+    base: CellU64,
 }
 
 impl ShardedU64 {
     pub(crate) fn new(init: u64) -> Self {
         ShardedU64 {
             cells: cells(),
-            base: AtomicU64::new(0u64.wrapping_sub(init)),
+            base: CellU64::new(0u64.wrapping_sub(init)),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, n: u64) {
         let i = thread_index();
         match self.cells.get(i) {
@@ -190,25 +232,48 @@ impl ShardedU64 {
     }
 }
 
-/// The largest integral increment the integer cells take; larger ones go to
-/// the `f64` cell.
+/// The integer cells take integral increments below 2^33 in magnitude;
+/// larger ones go to the `f64` cell. (`MAX_STEP` is the largest power of two
+/// they take.)
 const MAX_STEP: u64 = 1 << 32;
 /// The magnitude past which an integer cell takes no more (it moves to the
 /// `f64` cell instead of wrapping): 4.6e18, 146 years at a billion a second.
 const INT_LIMIT: u64 = 1 << 62;
+
+/// `x` as an integer if it is one of magnitude below 2^33, read
+/// from its bits (integer operations only, shorter than converting to an
+/// integer and back and comparing).
+#[inline(always)]
+fn integral(x: f64) -> Option<i64> {
+    const FRACTION: u64 = (1 << 52) - 1;
+    let bits = x.to_bits();
+    // The unbiased exponent; past 32 (or a zero, a subnormal, a fraction
+    // below 1: negative, so huge as u64) the value is not a small integer.
+    let e = ((bits >> 52) & 0x7ff).wrapping_sub(1023);
+    if e > 32 {
+        return (x == 0.0).then_some(0);
+    }
+    let mantissa = (bits & FRACTION) | (1 << 52);
+    let shift = 52 - e;
+    if mantissa & ((1 << shift) - 1) != 0 {
+        return None;
+    }
+    let v = (mantissa >> shift) as i64;
+    Some(if bits >> 63 == 0 { v } else { -v })
+}
 
 /// The cells of one shard of a [`WindowSum`].
 #[derive(Debug, Default)]
 struct SumCells {
     /// The owner's integral increments since the start, an `i64`; only
     /// grows in magnitude, never reset.
-    own: AtomicU64,
+    own: CellU64,
     /// The sharing threads' integral increments since the start, an `i64`.
-    shared: AtomicU64,
+    shared: CellU64,
     /// Fractional (and non-finite, and very large) increments of the
     /// current bucket, an `f64`: added with a compare-exchange, taken by
     /// the rollover.
-    frac: AtomicU64,
+    frac: CellU64,
 }
 
 /// The accumulator of a windowed sum ([`SlidingWindow`], [`PeriodicSum`]):
@@ -231,38 +296,35 @@ impl WindowSum {
         WindowSum { cells: cells() }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, x: f64) {
-        // `as` saturates and maps NaN to 0: a value the test below rejects.
-        let k = x as i64;
-        let integral = k.unsigned_abs() <= MAX_STEP && k as f64 == x;
+        let k = integral(x);
         let i = thread_index();
         match self.cells.get(i) {
             Some(c) => {
-                if integral {
+                if let Some(k) = k {
                     let v = c.own.load(Relaxed) as i64;
                     if v.unsigned_abs() < INT_LIMIT {
                         c.own.store(v.wrapping_add(k) as u64, Relaxed);
                         return;
                     }
                 }
-                add_f64(&c.frac, x);
+                add_f64_cell(&c.frac, x);
             }
-            None => self.add_shared(&self.cells[i & (self.cells.len() - 1)], x, integral),
+            None => self.add_shared(&self.cells[i & (self.cells.len() - 1)], x, k),
         }
     }
 
     #[inline(never)]
-    fn add_shared(&self, c: &SumCells, x: f64, integral: bool) {
-        if integral {
-            let k = x as i64;
+    fn add_shared(&self, c: &SumCells, x: f64, k: Option<i64>) {
+        if let Some(k) = k {
             let v = c.shared.fetch_add(k as u64, Relaxed) as i64;
             if v.unsigned_abs() < INT_LIMIT {
                 return;
             }
             c.shared.fetch_sub(k as u64, Relaxed);
         }
-        add_f64(&c.frac, x);
+        add_f64_cell(&c.frac, x);
     }
 
     /// The integer cells' total: every integral increment ever made.
@@ -293,25 +355,16 @@ impl WindowSum {
 }
 
 /// The current bucket of a [`WindowSum`]: where it starts, kept under the
-/// field's mutex, and what of the `f64` cells was `set` rather than added.
+/// field's mutex.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bucket {
     /// The integer total when the bucket started.
     base: i128,
-    /// The value `set` put in the `f64` cells (not counted as added).
-    set: f64,
-    /// Everything added before this bucket, for the monotonic total: the
-    /// integers are counted in the cells, this is the `f64` part.
-    added_fracs: f64,
 }
 
 impl Bucket {
     pub(crate) fn new(sum: &WindowSum) -> Self {
-        Bucket {
-            base: sum.ints(),
-            set: 0.0,
-            added_fracs: 0.0,
-        }
+        Bucket { base: sum.ints() }
     }
 
     /// The bucket's value.
@@ -323,7 +376,6 @@ impl Bucket {
     pub(crate) fn restart(&mut self, sum: &WindowSum) -> f64 {
         let ints = sum.ints();
         let fracs = sum.take_fracs();
-        self.count_added(fracs);
         let value = (ints - self.base) as f64 + fracs;
         self.base = ints;
         value
@@ -331,42 +383,38 @@ impl Bucket {
 
     /// Replaces the bucket's value with `v`.
     pub(crate) fn set(&mut self, sum: &WindowSum, v: f64) {
-        let fracs = sum.take_fracs();
-        self.count_added(fracs);
+        sum.take_fracs();
         self.base = sum.ints();
-        add_f64(&sum.cells[0].frac, v);
-        self.set = v;
+        add_f64_cell(&sum.cells[0].frac, v);
     }
+}
 
-    fn count_added(&mut self, fracs: f64) {
-        let added = fracs - std::mem::take(&mut self.set);
-        if added.is_finite() {
-            self.added_fracs += added;
+macro_rules! add_f64_body {
+    ($cell:expr, $x:expr) => {{
+        let mut cur = $cell.load(Relaxed);
+        loop {
+            let new = (f64::from_bits(cur) + $x).to_bits();
+            match $cell.compare_exchange_weak(cur, new, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
         }
-    }
-
-    /// Everything ever added (not `set`), finite increments only.
-    pub(crate) fn added(&self, sum: &WindowSum) -> f64 {
-        let fracs = sum.fracs() - self.set;
-        let fracs = if fracs.is_finite() { fracs } else { 0.0 };
-        sum.ints() as f64 + self.added_fracs + fracs
-    }
+    }};
 }
 
 /// Adds `x` to the `f64` stored in `cell`.
 #[inline]
 pub(crate) fn add_f64(cell: &AtomicU64, x: f64) {
-    let mut cur = cell.load(Relaxed);
-    loop {
-        let new = (f64::from_bits(cur) + x).to_bits();
-        match cell.compare_exchange_weak(cur, new, Relaxed, Relaxed) {
-            Ok(_) => return,
-            Err(seen) => cur = seen,
-        }
-    }
+    add_f64_body!(cell, x)
 }
 
-#[cfg(test)]
+/// [`add_f64`] for a shard's cell.
+#[inline]
+fn add_f64_cell(cell: &CellU64, x: f64) {
+    add_f64_body!(cell, x)
+}
+
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -440,6 +488,44 @@ mod tests {
     }
 
     #[test]
+    fn integral_reads_small_integers_from_their_bits() {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.0,
+            3.0,
+            7.0,
+            1e9,
+            -12345.0,
+            4294967296.0,
+            8589934591.0,
+        ] {
+            assert_eq!(integral(x), Some(x as i64), "{x}");
+        }
+        for x in [
+            0.5,
+            -0.5,
+            1.5,
+            1e-300,
+            5e-324,
+            4294967296.5,
+            8589934592.0,
+            1e300,
+        ] {
+            assert_eq!(integral(x), None, "{x}");
+        }
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(integral(x), None, "{x}");
+        }
+        for i in -100_000i64..100_000 {
+            assert_eq!(integral(i as f64), Some(i));
+            assert_eq!(integral(i as f64 + 0.25), None);
+        }
+    }
+
+    #[test]
     fn window_sum_keeps_integers_exact_and_fractions_apart() {
         let s = WindowSum::new();
         let mut b = Bucket::new(&s);
@@ -510,5 +596,112 @@ mod tests {
         handles.into_iter().for_each(|h| h.join().unwrap());
         assert_eq!(s.ints(), threads as i128 * 5_000);
         assert_eq!(s.fracs(), threads as f64 * 50.0);
+    }
+}
+
+/// The loom model of the shards: every interleaving (and every weak-memory
+/// outcome loom models) of owners adding with plain stores, a sharer adding
+/// atomically, and a reader summing, taking and restarting buckets. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p monsta-core --lib --release loom`
+/// (what `.ci/run` does).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use loom::{sync::Arc, thread};
+
+    /// Owner of shard 0, owner of shard 1, and a thread past the shard
+    /// count, which shares shard 1: `add` from each while the main thread
+    /// reads; no update is lost, and reads only ever see whole updates.
+    #[test]
+    fn counter_adds_are_never_lost() {
+        loom::model(|| {
+            let c = Arc::new(ShardedU64::new(0));
+            let spawn = |index: usize, n: u64| {
+                let c = c.clone();
+                thread::spawn(move || {
+                    set_thread_index(index);
+                    c.add(n);
+                    c.add(n);
+                })
+            };
+            let threads = [spawn(0, 1), spawn(1, 10), spawn(5, 100)];
+            set_thread_index(0);
+            let seen = c.sum();
+            assert!(seen <= 222 && [0, 1, 2].contains(&(seen % 10)), "{seen}");
+            let taken = c.take();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(taken + c.sum(), 222);
+        });
+    }
+
+    /// `store` and `take` from two readers at once, while an owner adds:
+    /// the base moves by compare-exchange, so neither reader's change is
+    /// lost and the value is never below what was stored.
+    #[test]
+    fn concurrent_rebases_and_adds() {
+        loom::model(|| {
+            let c = Arc::new(ShardedU64::new(0));
+            let owner = {
+                let c = c.clone();
+                thread::spawn(move || {
+                    set_thread_index(0);
+                    c.add(1);
+                })
+            };
+            let reader = {
+                let c = c.clone();
+                thread::spawn(move || {
+                    set_thread_index(1);
+                    c.take()
+                })
+            };
+            set_thread_index(1);
+            c.store(50);
+            owner.join().unwrap();
+            let taken = reader.join().unwrap();
+            // Either the take came after the store (and took 50 or 51) and
+            // the rest is what the add left, or before it, and the store
+            // stands with the add after or before it.
+            let left = c.sum();
+            assert!(
+                matches!((taken, left), (50, 1) | (51, 0) | (0 | 1, 50 | 51)),
+                "taken {taken}, left {left}"
+            );
+        });
+    }
+
+    /// A windowed sum: an owner adds integers with plain stores and a
+    /// fraction, a sharer adds an integer atomically, while the reader
+    /// restarts the bucket under its lock; what each bucket got adds up to
+    /// everything added.
+    #[test]
+    fn window_sum_rollover_loses_nothing() {
+        loom::model(|| {
+            let s = Arc::new(WindowSum::new());
+            let mut bucket = Bucket::new(&s);
+            let owner = {
+                let s = s.clone();
+                thread::spawn(move || {
+                    set_thread_index(0);
+                    s.add(1.0);
+                    s.add(0.5);
+                })
+            };
+            let sharer = {
+                let s = s.clone();
+                thread::spawn(move || {
+                    set_thread_index(3);
+                    s.add(4.0);
+                })
+            };
+            set_thread_index(1);
+            let first = bucket.restart(&s);
+            owner.join().unwrap();
+            sharer.join().unwrap();
+            let second = bucket.value(&s);
+            assert_eq!(first + second, 5.5, "{first} + {second}");
+        });
     }
 }

@@ -57,7 +57,8 @@ fn the_refresh_thread_parks_when_unread_and_a_reading_wakes_it() {
     );
     // Awake again, it refreshes the time.
     assert!(
-        within(Duration::from_secs(1), || clock.now() - woke >= Duration::from_millis(15)),
+        within(Duration::from_secs(1), || clock.now() - woke
+            >= Duration::from_millis(15)),
         "the time stands at {:?} after the wake",
         clock.now() - woke
     );

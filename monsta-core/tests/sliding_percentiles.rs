@@ -251,7 +251,11 @@ fn samples_of_several_threads_share_the_window_and_the_cap() {
     // The window applies to every thread's samples.
     clock.advance(W - Duration::from_secs(1));
     let g = p.get();
-    assert_eq!((g.n, g.min, g.max), (61, 2.0, 3.0), "the ones are older than the window");
+    assert_eq!(
+        (g.n, g.min, g.max),
+        (61, 2.0, 3.0),
+        "the ones are older than the window"
+    );
     clock.advance(Duration::from_secs(1));
     assert_eq!(p.get().n, 1);
     p.reset();

@@ -29,7 +29,7 @@ use crate::{
 ///
 /// `inc` is lock-free: it compares the coarse time with the end of the
 /// current bucket (two loads, no division) and adds to a cell of the calling
-/// thread's own. An integral increment (`inc(1.0)`, up to 2^32) is added to
+/// thread's own. An integral increment (`inc(1.0)`, below 2^33) is added to
 /// an integer: exactly, and on a thread that owns its shard (each of the
 /// first threads does) with a plain store rather than a locked instruction.
 /// Any other increment (a fraction, a non-finite or very large value) is
