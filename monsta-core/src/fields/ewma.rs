@@ -80,13 +80,15 @@ impl Ewma {
         if !x.is_finite() {
             return;
         }
-        let alpha = self.alpha;
+        // The same operations as `alpha * x + (1 - alpha) * v`, with the
+        // parts that do not depend on `v` outside the compare-exchange loop.
+        let (ax, beta) = (self.alpha * x, 1.0 - self.alpha);
         // `fetch_update` retries the closure until its compare-exchange wins.
         let _ = self.value.fetch_update(Relaxed, Relaxed, |bits| {
             let next = if bits == EMPTY {
                 x
             } else {
-                alpha * x + (1.0 - alpha) * f64::from_bits(bits)
+                ax + beta * f64::from_bits(bits)
             };
             Some(next.to_bits())
         });
