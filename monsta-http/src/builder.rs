@@ -38,6 +38,7 @@ pub(crate) struct Config {
     update_interval: Option<Duration>,
     callback_timeout: Duration,
     header_read_timeout: Duration,
+    header_read_timeout_under_pressure: Duration,
     keep_alive_timeout: Duration,
     write_timeout: Duration,
     max_connection_age: Duration,
@@ -58,6 +59,7 @@ impl Default for Config {
             update_interval: None,
             callback_timeout: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
+            header_read_timeout_under_pressure: Duration::from_secs(2),
             keep_alive_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             max_connection_age: Duration::from_secs(600),
@@ -101,6 +103,12 @@ impl Config {
     /// How long a client has to send a request head.
     pub(crate) fn header_read_timeout(&self) -> Duration {
         self.header_read_timeout
+    }
+
+    /// How long a new connection has to send its first request head while
+    /// the server is under pressure.
+    pub(crate) fn header_read_timeout_under_pressure(&self) -> Duration {
+        self.header_read_timeout_under_pressure
     }
 
     /// How long a kept-alive connection may sit idle.
@@ -159,6 +167,7 @@ impl Config {
 /// | [`clock`](Self::clock) | [`Clock::system`] |
 /// | [`callback_timeout`](Self::callback_timeout) | 2 s |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s |
+/// | [`header_read_timeout_under_pressure`](Self::header_read_timeout_under_pressure) | 2 s |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 5 s |
 /// | [`write_timeout`](Self::write_timeout) | 10 s |
 /// | [`max_connection_age`](Self::max_connection_age) | 10 min |
@@ -321,6 +330,36 @@ impl StatusReporterBuilder {
     /// [`BuildError::ZeroDuration`] if `timeout` is zero.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Result<Self, BuildError> {
         self.config.header_read_timeout = positive("header_read_timeout", timeout)?;
+        Ok(self)
+    }
+
+    /// The shorter header deadline of a server under pressure: a new
+    /// connection that has not sent its first complete request head this
+    /// long after it was accepted is closed while the server is under
+    /// pressure, so that trickling clients cannot hold slots for the whole
+    /// [`header_read_timeout`](Self::header_read_timeout) while others wait.
+    ///
+    /// The server is under pressure while more than a quarter of its
+    /// [`max_connections`](Self::max_connections) are in the header phase
+    /// (accepted, no request started), or seven eighths of it are open. A
+    /// connection past this deadline is closed if the server is under
+    /// pressure then, else looked at again every 250 ms until the ordinary
+    /// header deadline: trickling connections are cut, those past the
+    /// shorter deadline first, until no more than a quarter of the cap is
+    /// in the header phase. Without pressure, and for connections that have started a
+    /// request, nothing changes (kept-alive connections waiting for their
+    /// next request are closed first when the server is full instead). A
+    /// value not below the `header_read_timeout` turns this off.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroDuration`] if `timeout` is zero.
+    pub fn header_read_timeout_under_pressure(
+        mut self,
+        timeout: Duration,
+    ) -> Result<Self, BuildError> {
+        self.config.header_read_timeout_under_pressure =
+            positive("header_read_timeout_under_pressure", timeout)?;
         Ok(self)
     }
 

@@ -35,12 +35,17 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
 /// background refresh.
 pub(crate) type Background = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// What a server serves: the service, the builder's limits, and its
-/// background duty.
+/// A future whose completion stops a server, such as
+/// [`shutdown_signal`](crate::shutdown_signal).
+pub(crate) type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a server serves: the service, the builder's limits, its
+/// background duty, and the signal that stops it, if any.
 pub(crate) struct Launch {
     service: StatusService,
     config: Arc<Config>,
     background: Option<Background>,
+    signal: Option<Signal>,
 }
 
 impl Launch {
@@ -53,7 +58,14 @@ impl Launch {
             service,
             config: Arc::new(config),
             background,
+            signal: None,
         }
+    }
+
+    /// Stops the server when `signal` completes.
+    pub(crate) fn until(mut self, signal: Signal) -> Self {
+        self.signal = Some(signal);
+        self
     }
 
     /// How long a `stop` waits.
@@ -187,11 +199,21 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
         service,
         config,
         background,
+        signal,
     } = launch;
-    let permits = Arc::new(Semaphore::new(connection_cap(config.max_connections())));
-    let registry = Arc::new(Registry::default());
+    let cap = connection_cap(config.max_connections());
+    let permits = Arc::new(Semaphore::new(cap));
+    let registry = Arc::new(Registry::new(cap));
     let mut connections = JoinSet::new();
     let background = background.map(tokio::spawn);
+    let signal = signal.map(|signal| {
+        let control = Arc::clone(&control);
+        tokio::spawn(async move {
+            signal.await;
+            tracing::info!(target: "monsta", "stopping http://{}: the shutdown signal", control.addr);
+            control.stop.set();
+        })
+    });
     tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint());
     #[cfg(feature = "prometheus")]
     tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint());
@@ -261,6 +283,9 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
     }
     if let Some(background) = background {
         background.abort();
+    }
+    if let Some(signal) = signal {
+        signal.abort();
     }
     tracing::info!(target: "monsta", "stopped serving http://{}", control.addr);
     control.done.set();
@@ -392,7 +417,7 @@ impl Servers {
     }
 
     /// Binds `addr` and serves `launch` on the calling thread until
-    /// stopped.
+    /// stopped (or its signal completes).
     pub(crate) fn run_blocking(
         &self,
         launch: Launch,
