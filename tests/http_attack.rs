@@ -392,7 +392,7 @@ fn server_send_queues(server: SocketAddr) -> HashMap<SocketAddr, u64> {
 /// socket accepted from it (the last change of the server's send queue,
 /// read from `/proc/net/tcp`).
 async fn stalled_readers(addr: SocketAddr) {
-    const READERS: usize = 40;
+    const READERS: usize = 20;
     const PIPELINED: usize = 4000;
     let write_timeout = Duration::from_secs(2);
     let requests = Arc::new(get_request(METRICS, false).repeat(PIPELINED));
@@ -409,7 +409,7 @@ async fn stalled_readers(addr: SocketAddr) {
         let requests = Arc::clone(&requests);
         writers.spawn(async move {
             let _ = tokio::time::timeout(
-                Duration::from_secs(30),
+                Duration::from_secs(60),
                 write.write_all(requests.as_bytes()),
             )
             .await;
@@ -422,7 +422,7 @@ async fn stalled_readers(addr: SocketAddr) {
     // Sample the server's send queues until every reader is disconnected.
     let mut last_change: HashMap<SocketAddr, (u64, Instant)> = HashMap::new();
     let mut cut_after: HashMap<SocketAddr, Duration> = HashMap::new();
-    let deadline = start + Duration::from_secs(30);
+    let deadline = start + Duration::from_secs(60);
     while cut_after.len() < READERS && Instant::now() < deadline {
         let queues = server_send_queues(addr);
         let now = Instant::now();
@@ -445,6 +445,7 @@ async fn stalled_readers(addr: SocketAddr) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let all_cut = start.elapsed();
     let probes = probing.await.expect("the probe");
     writers.abort_all();
     drop(readers);
@@ -454,8 +455,10 @@ async fn stalled_readers(addr: SocketAddr) {
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
     report(&format!(
         "stalled readers: {READERS} connections (SO_RCVBUF 4096) pipelining {PIPELINED} GET {METRICS} each, \
-         write_timeout {write_timeout:?}: {} disconnected, after their last accepted byte median {:.2} s, max {:.2} s",
+         write_timeout {write_timeout:?}: {} disconnected (the last {:.1} s after the start), \
+         after their last accepted byte median {:.2} s, max {:.2} s",
         cut_after.len(),
+        all_cut.as_secs_f64(),
         median.as_secs_f64(),
         worst.as_secs_f64(),
     ));
@@ -835,15 +838,22 @@ fn the_server_holds_up_under_attack() {
         SocketAddr,
         u32,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>| {
-        let (server, addr) = start_server(config);
         let began = Instant::now();
+        let (server, addr) = start_server(config);
+        let started = began.elapsed();
         runtime.block_on(async {
             tokio::time::timeout(PHASE_LIMIT, body(addr, server.pid()))
                 .await
                 .unwrap_or_else(|_| panic!("the phase {name} overran {PHASE_LIMIT:?}"));
         });
+        let ran = began.elapsed();
         server.finish(Duration::from_secs(10));
-        report(&format!("{name}: {:.1} s", began.elapsed().as_secs_f64()));
+        report(&format!(
+            "{name}: {:.1} s (server started in {:.1} s, stopped in {:.1} s)",
+            ran.as_secs_f64(),
+            started.as_secs_f64(),
+            (began.elapsed() - ran).as_secs_f64()
+        ));
     };
     phase("stalled readers", "write_timeout_ms=2000", &|addr, _| {
         Box::pin(stalled_readers(addr))

@@ -306,18 +306,61 @@ pub(crate) async fn bind(addr: impl tokio::net::ToSocketAddrs) -> Result<TcpList
     Err(failure)
 }
 
-fn bind_std(addr: impl std::net::ToSocketAddrs) -> Result<std::net::TcpListener, ServeError> {
+/// The listen backlog of the servers that bind their own address, as
+/// tokio's `TcpListener::bind` has it: room for a burst of new clients
+/// (such as a flood's) while the accept loop makes room, so that few
+/// connection attempts are dropped and retried a second later.
+const BACKLOG: u32 = 1024;
+
+/// A listener on `addr`, bound as tokio's `TcpListener::bind` does
+/// (`SO_REUSEADDR` on Unix), registered with the runtime entered.
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// A listener on the first address `addr` resolves to that can be bound,
+/// for `runtime`.
+fn bind_std(
+    addr: impl std::net::ToSocketAddrs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<TcpListener, ServeError> {
+    let _entered = runtime.enter();
     let mut failure = ServeError::NoAddress;
     for addr in addr.to_socket_addrs().map_err(ServeError::Resolve)? {
-        match std::net::TcpListener::bind(addr).and_then(|l| {
-            l.set_nonblocking(true)?;
-            Ok(l)
-        }) {
+        match listen_on(addr) {
             Ok(listener) => return Ok(listener),
             Err(source) => failure = ServeError::Bind { addr, source },
         }
     }
     Err(failure)
+}
+
+/// A runtime for a server of its own and a listener on `addr` for it, with
+/// the address it is bound to.
+fn bound(
+    addr: impl std::net::ToSocketAddrs,
+) -> Result<(tokio::runtime::Runtime, TcpListener, SocketAddr), ServeError> {
+    let runtime = runtime()?;
+    let listener = bind_std(addr, &runtime).and_then(|listener| {
+        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
+        Ok((listener, addr))
+    });
+    match listener {
+        Ok((listener, addr)) => Ok((runtime, listener, addr)),
+        Err(error) => {
+            // Without blocking: the caller may be on a runtime of its own.
+            runtime.shutdown_background();
+            Err(error)
+        }
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
@@ -332,18 +375,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 fn run_on(
     runtime: tokio::runtime::Runtime,
     launch: Launch,
-    listener: std::net::TcpListener,
+    listener: TcpListener,
     control: Arc<Control>,
 ) {
-    runtime.block_on(async {
-        match TcpListener::from_std(listener) {
-            Ok(listener) => run(launch, listener, control).await,
-            Err(error) => {
-                tracing::error!(target: "monsta", "could not serve on {}: {error}", control.addr);
-                control.done.set();
-            }
-        }
-    });
+    runtime.block_on(run(launch, listener, control));
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
 }
 
@@ -394,9 +429,7 @@ impl Servers {
         launch: Launch,
         addr: impl std::net::ToSocketAddrs,
     ) -> Result<ThreadedServer, ServeError> {
-        let listener = bind_std(addr)?;
-        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
-        let runtime = runtime()?;
+        let (runtime, listener, addr) = bound(addr)?;
         let control = self.register(addr);
         let bound = launch.stop_bound() + RUNTIME_SHUTDOWN;
         let thread_control = Arc::clone(&control);
@@ -426,9 +459,7 @@ impl Servers {
         if Handle::try_current().is_ok() {
             return Err(ServeError::InsideRuntime);
         }
-        let listener = bind_std(addr)?;
-        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
-        let runtime = runtime()?;
+        let (runtime, listener, addr) = bound(addr)?;
         let control = self.register(addr);
         run_on(runtime, launch, listener, control);
         Ok(())
