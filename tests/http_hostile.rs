@@ -412,3 +412,28 @@ async fn a_connection_whose_write_is_blocked_is_not_evicted_as_idle() {
     drop(stalled);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_full_server_evicts_a_half_sent_head_at_once() {
+    let (_mon, server) = serve(patient().max_connections(1).unwrap()).await;
+    let addr = server.local_addr();
+    let mut half = trickling(addr, 1).await.remove(0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let reply = tokio::time::timeout(LIMIT, get(addr, PATH))
+        .await
+        .expect("served");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "the new client waited {:?} for the half-sent head to be cut",
+        started.elapsed()
+    );
+    assert!(
+        time_to_close(&mut half, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "the half-sent head was evicted"
+    );
+    server.stop().await;
+}

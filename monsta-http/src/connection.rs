@@ -529,7 +529,15 @@ pub(crate) async fn serve_connection(
             () = stop.as_mut(), if !closing => closing = true,
             () = activity.idle_for(keep_alive), if !closing => closing = true,
             () = aged.as_mut(), if !closing => closing = true,
-            () = evict.notified(), if !closing => closing = true,
+            () = evict.notified(), if !closing => {
+                // Nothing in progress (a connection that has sent part of a
+                // head, say, which hyper would keep reading): close it now,
+                // so the new client it makes room for does not wait.
+                if activity.is_idle() {
+                    return;
+                }
+                closing = true;
+            }
         }
         connection.as_mut().graceful_shutdown();
     }
