@@ -767,7 +767,7 @@ async fn soak(addr: SocketAddr, pid: u32, run: Duration) {
                         break;
                     }
                     n += 1;
-                    let path = if n % 2 == 0 { STATE } else { METRICS };
+                    let path = if n.is_multiple_of(2) { STATE } else { METRICS };
                     let exchange = async {
                         stream
                             .write_all(get_request(path, false).as_bytes())
