@@ -324,6 +324,9 @@ impl StatusReporterBuilder {
     /// How long a client has to send a complete request head, counted from
     /// the connection's start or the end of its previous response. A client
     /// that sends nothing, or trickles its headers, is disconnected after it.
+    /// While the server is under pressure, a new connection has only the
+    /// shorter [`header_read_timeout_under_pressure`](Self::header_read_timeout_under_pressure)
+    /// for its first request head.
     ///
     /// # Errors
     ///
@@ -378,8 +381,10 @@ impl StatusReporterBuilder {
 
     /// The most connections the server holds open at once. When all are
     /// open, the connection that has been idle longest (between requests,
-    /// waiting for its next one) is closed to make room; when none is idle,
-    /// further clients wait in the listen backlog until one closes.
+    /// waiting for its next one or for its first, with no response being
+    /// written) is closed at once to make room; when none is idle, further
+    /// clients wait in the listen backlog (1,024 deep for the servers that
+    /// bind their own address) until one closes.
     ///
     /// On Linux the cap is also kept below the process's file-descriptor
     /// soft limit (`RLIMIT_NOFILE`, read from `/proc/self/limits`) less a
