@@ -6,9 +6,9 @@
 //! ```
 //!
 //! Every field type of `#[derive(AppState)]`, updated by a background thread
-//! and served without an async runtime (`start_blocking`). The JSON is
+//! and served without an async runtime (`start_blocking_until`). The JSON is
 //! printed once at startup, so the output shows every field's shape. The
-//! port can be set with the first argument or `MONSTA_PORT`. Ctrl-C stops it.
+//! port can be set with the first argument or `MONSTA_PORT`. Ctrl-C or SIGTERM stops it.
 
 mod support;
 
@@ -96,10 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     println!(
-        "serving http://0.0.0.0:{port}{}  (Ctrl-C to stop)",
+        "serving http://0.0.0.0:{port}{}  (Ctrl-C or SIGTERM to stop)",
         mon.endpoint()
     );
-    mon.start_blocking(("0.0.0.0", port))?;
+    // Serves on this thread until Ctrl-C or SIGTERM.
+    mon.start_blocking_until(("0.0.0.0", port), monsta::shutdown_signal())?;
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The README's main command, run as a person would: the `standalone`
 //! example is started on a free loopback port, answered once (and again
 //! until its numbers move), then stopped with `SIGTERM` (killed where there
-//! is none).
+//! is none); and the blocking `appstate` example, stopped with `SIGTERM`
+//! too.
 
 #![cfg(all(feature = "derive", feature = "http"))]
 
@@ -158,4 +159,59 @@ fn the_standalone_example_serves_moving_numbers() {
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "the example is gone"
     );
+}
+
+/// The `appstate` example serves without a runtime of its own
+/// (`start_blocking_until`) and returns from `main` on `SIGTERM`.
+#[cfg(unix)]
+#[test]
+fn the_blocking_appstate_example_stops_on_sigterm() {
+    let binary = example("appstate");
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let mut child = Running(
+        Command::new(&binary)
+            .env("MONSTA_PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the appstate example"),
+    );
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let reply = loop {
+        if let Ok(reply) = get_blocking(addr, "/mon/v1/state") {
+            break reply;
+        }
+        assert!(
+            child.0.try_wait().expect("try_wait").is_none(),
+            "the example exited"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the example never answered on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(reply.status, 200);
+    let pid = child.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -TERM {pid}: {sent}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the example did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "the example exited with {status}");
 }

@@ -290,3 +290,150 @@ async fn http_1_1_without_host_gets_400_and_http_1_0_without_host_is_served() {
     assert_eq!(reply.json()["state"], json!({"status": "running"}));
     server.stop().await;
 }
+
+/// Opens `n` connections that send the start of a request head and then
+/// nothing more.
+async fn trickling(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut streams = Vec::new();
+    for _ in 0..n {
+        let mut stream = tokio::time::timeout(LIMIT, TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .unwrap();
+        stream
+            .write_all(b"GET /mon/v1/state HTTP/1.1\r\nHost: loc")
+            .await
+            .unwrap();
+        streams.push(stream);
+    }
+    streams
+}
+
+#[tokio::test]
+async fn a_trickled_head_is_cut_sooner_when_the_server_is_under_pressure() {
+    let hurried = Duration::from_millis(800);
+    let header_timeout = Duration::from_secs(4);
+    let builder = || {
+        patient()
+            .max_connections(16)
+            .unwrap()
+            .max_connections_per_address(64)
+            .unwrap()
+            .header_read_timeout(header_timeout)
+            .unwrap()
+            .header_read_timeout_under_pressure(hurried)
+            .unwrap()
+    };
+    // Pressure: 8 of 16 connections in the header phase (more than a
+    // quarter)...
+    let (_mon, server) = serve(builder()).await;
+    let addr = server.local_addr();
+    let start = Instant::now();
+    let mut streams = trickling(addr, 8).await;
+    // ...a client that sends its request at once is served...
+    let reply = tokio::time::timeout(LIMIT, get(addr, PATH))
+        .await
+        .expect("served under pressure");
+    assert_eq!(reply.status, 200);
+    // ...and trickling connections are cut at the shorter deadline until
+    // at most a quarter of the cap (4) is in the header phase; those left
+    // keep the ordinary deadline.
+    let mut closed = Vec::new();
+    for stream in &mut streams {
+        time_to_close(stream, LIMIT).await.expect("cut");
+        closed.push(start.elapsed());
+    }
+    closed.sort();
+    let early = closed
+        .iter()
+        .filter(|&&t| t < hurried + Duration::from_millis(1500))
+        .count();
+    assert_eq!(early, 4, "closed at {closed:?}");
+    for &late in &closed[4..] {
+        http_support::assert_closed_near(late, header_timeout);
+    }
+    assert!(
+        closed[0] >= hurried - Duration::from_millis(50),
+        "{closed:?}"
+    );
+    server.stop().await;
+
+    assert!(matches!(
+        StatusReporter::builder().header_read_timeout_under_pressure(Duration::ZERO),
+        Err(BuildError::ZeroDuration {
+            option: "header_read_timeout_under_pressure",
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn a_connection_whose_write_is_blocked_is_not_evicted_as_idle() {
+    let (mon, server) = serve(
+        patient()
+            .max_connections(2)
+            .unwrap()
+            .write_timeout(Duration::from_secs(2))
+            .unwrap(),
+    )
+    .await;
+    mon.publish(json!({"filler": "x".repeat(256 * 1024)}));
+    let addr = server.local_addr();
+    // A connection whose answer is stuck in full buffers since before...
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    // 5 MiB of answers: more than the socket buffers hold.
+    let requests = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(20);
+    stalled.write_all(requests.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...another one opened and idle.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A new client makes the server evict: the idle one, not the writer,
+    // whose last request ended earlier (and which would hold the new
+    // client up until its write deadline).
+    let started = Instant::now();
+    let reply = tokio::time::timeout(LIMIT, get(addr, "/nothing-here"))
+        .await
+        .expect("served");
+    assert_eq!(reply.status, 404);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        time_to_close(&mut idle, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "the idle connection was evicted"
+    );
+    drop(stalled);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_server_evicts_a_half_sent_head_at_once() {
+    let (_mon, server) = serve(patient().max_connections(1).unwrap()).await;
+    let addr = server.local_addr();
+    let mut half = trickling(addr, 1).await.remove(0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let reply = tokio::time::timeout(LIMIT, get(addr, PATH))
+        .await
+        .expect("served");
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "the new client waited {:?} for the half-sent head to be cut",
+        started.elapsed()
+    );
+    assert!(
+        time_to_close(&mut half, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "the half-sent head was evicted"
+    );
+    server.stop().await;
+}

@@ -173,6 +173,72 @@ fn start_blocking_until_stopped_from_another_thread() {
     assert!(std::net::TcpListener::bind(addr).is_ok(), "port freed");
 }
 
+#[test]
+fn start_blocking_until_returns_when_its_signal_completes() {
+    let mon = StatusReporter::builder()
+        .shutdown_timeout(Duration::from_secs(1))
+        .build();
+    mon.publish(json!({"blocking": "until"}));
+    let addr = free_port();
+    let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+    let (done, finished) = std::sync::mpsc::channel();
+    let runner = {
+        let mon = mon.clone();
+        std::thread::spawn(move || {
+            let result = mon.start_blocking_until(addr, async {
+                let _ = signalled.await;
+            });
+            let _ = done.send(());
+            result
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let reply = loop {
+        match get_blocking(addr, PATH) {
+            Ok(reply) => break reply,
+            Err(_) if Instant::now() < deadline && !runner.is_finished() => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("the blocking server never answered: {e}"),
+        }
+    };
+    assert_eq!(reply.json()["state"], json!({"blocking": "until"}));
+    // An idle kept-alive connection does not hold the return up.
+    let idle = std::net::TcpStream::connect(addr).unwrap();
+    let signalled_at = Instant::now();
+    signal.send(()).unwrap();
+    finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("start_blocking_until returned after its signal");
+    let took = signalled_at.elapsed();
+    assert!(took < Duration::from_secs(3), "returned after {took:?}");
+    let result = runner.join().expect("no panic");
+    assert!(result.is_ok(), "{result:?}");
+    assert!(std::net::TcpListener::bind(addr).is_ok(), "port freed");
+    drop(idle);
+}
+
+#[test]
+fn start_in_thread_until_stops_on_its_signal() {
+    let mon = StatusReporter::new();
+    let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+    let server = mon
+        .start_in_thread_until("127.0.0.1:0", async {
+            let _ = signalled.await;
+        })
+        .expect("start_in_thread_until");
+    let addr = server.local_addr();
+    assert_eq!(get_blocking(addr, PATH).unwrap().status, 200);
+    signal.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.is_stopped() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(server.is_stopped(), "stopped by its signal");
+    assert!(get_blocking(addr, PATH).is_err(), "the port is closed");
+    server.stop();
+}
+
 #[tokio::test]
 async fn start_blocking_inside_a_runtime_is_an_error() {
     let mon = StatusReporter::new();

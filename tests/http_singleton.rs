@@ -58,4 +58,32 @@ fn the_singleton_publishes_starts_stops_and_resets() {
         json!({"again": true})
     );
     monsta::stop();
+
+    // With a signal: it stops when the signal completes, and starts again.
+    let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+    let addr = monsta::start_until("127.0.0.1:0", async {
+        let _ = signalled.await;
+    })
+    .expect("start_until");
+    assert_eq!(get_blocking(addr, PATH).unwrap().status, 200);
+    signal.send(()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while get_blocking(addr, PATH).is_ok() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(get_blocking(addr, PATH).is_err(), "stopped by its signal");
+    // The port is freed first, then the server finishes stopping.
+    let again = loop {
+        match monsta::start(addr) {
+            Err(ServeError::AlreadyRunning(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(
+        again.expect("a signal-stopped singleton starts again"),
+        addr
+    );
+    monsta::stop();
 }

@@ -38,6 +38,7 @@ pub(crate) struct Config {
     update_interval: Option<Duration>,
     callback_timeout: Duration,
     header_read_timeout: Duration,
+    header_read_timeout_under_pressure: Duration,
     keep_alive_timeout: Duration,
     write_timeout: Duration,
     max_connection_age: Duration,
@@ -58,6 +59,7 @@ impl Default for Config {
             update_interval: None,
             callback_timeout: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
+            header_read_timeout_under_pressure: Duration::from_secs(2),
             keep_alive_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             max_connection_age: Duration::from_secs(600),
@@ -101,6 +103,12 @@ impl Config {
     /// How long a client has to send a request head.
     pub(crate) fn header_read_timeout(&self) -> Duration {
         self.header_read_timeout
+    }
+
+    /// How long a new connection has to send its first request head while
+    /// the server is under pressure.
+    pub(crate) fn header_read_timeout_under_pressure(&self) -> Duration {
+        self.header_read_timeout_under_pressure
     }
 
     /// How long a kept-alive connection may sit idle.
@@ -159,6 +167,7 @@ impl Config {
 /// | [`clock`](Self::clock) | [`Clock::system`] |
 /// | [`callback_timeout`](Self::callback_timeout) | 2 s |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s |
+/// | [`header_read_timeout_under_pressure`](Self::header_read_timeout_under_pressure) | 2 s |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 5 s |
 /// | [`write_timeout`](Self::write_timeout) | 10 s |
 /// | [`max_connection_age`](Self::max_connection_age) | 10 min |
@@ -315,12 +324,45 @@ impl StatusReporterBuilder {
     /// How long a client has to send a complete request head, counted from
     /// the connection's start or the end of its previous response. A client
     /// that sends nothing, or trickles its headers, is disconnected after it.
+    /// While the server is under pressure, a new connection has only the
+    /// shorter [`header_read_timeout_under_pressure`](Self::header_read_timeout_under_pressure)
+    /// for its first request head.
     ///
     /// # Errors
     ///
     /// [`BuildError::ZeroDuration`] if `timeout` is zero.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Result<Self, BuildError> {
         self.config.header_read_timeout = positive("header_read_timeout", timeout)?;
+        Ok(self)
+    }
+
+    /// The shorter header deadline of a server under pressure: a new
+    /// connection that has not sent its first complete request head this
+    /// long after it was accepted is closed while the server is under
+    /// pressure, so that trickling clients cannot hold slots for the whole
+    /// [`header_read_timeout`](Self::header_read_timeout) while others wait.
+    ///
+    /// The server is under pressure while more than a quarter of its
+    /// [`max_connections`](Self::max_connections) are in the header phase
+    /// (accepted, no request started), or seven eighths of it are open. A
+    /// connection past this deadline is closed if the server is under
+    /// pressure then, else looked at again every 250 ms until the ordinary
+    /// header deadline: trickling connections are cut, those past the
+    /// shorter deadline first, until no more than a quarter of the cap is
+    /// in the header phase. Without pressure, and for connections that have started a
+    /// request, nothing changes (kept-alive connections waiting for their
+    /// next request are closed first when the server is full instead). A
+    /// value not below the `header_read_timeout` turns this off.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroDuration`] if `timeout` is zero.
+    pub fn header_read_timeout_under_pressure(
+        mut self,
+        timeout: Duration,
+    ) -> Result<Self, BuildError> {
+        self.config.header_read_timeout_under_pressure =
+            positive("header_read_timeout_under_pressure", timeout)?;
         Ok(self)
     }
 
@@ -339,8 +381,10 @@ impl StatusReporterBuilder {
 
     /// The most connections the server holds open at once. When all are
     /// open, the connection that has been idle longest (between requests,
-    /// waiting for its next one) is closed to make room; when none is idle,
-    /// further clients wait in the listen backlog until one closes.
+    /// waiting for its next one or for its first, with no response being
+    /// written) is closed at once to make room; when none is idle, further
+    /// clients wait in the listen backlog (1,024 deep for the servers that
+    /// bind their own address) until one closes.
     ///
     /// On Linux the cap is also kept below the process's file-descriptor
     /// soft limit (`RLIMIT_NOFILE`, read from `/proc/self/limits`) less a

@@ -16,7 +16,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll, ready},
     time::Duration,
@@ -46,21 +46,34 @@ use crate::{
 /// shutdown) that stays pending for `timeout` without any progress fails
 /// with [`io::ErrorKind::TimedOut`], which closes the connection. Every
 /// write that completes re-arms the deadline, so a slow but steady reader is
-/// not cut.
+/// not cut. While a write is pending the connection's [`Activity`] counts
+/// it as busy, so a blocked write is never taken for an idle connection.
 pub(crate) struct DeadlineIo<T> {
     inner: T,
     timeout: Duration,
     sleep: Pin<Box<Sleep>>,
     armed: bool,
+    activity: Arc<Activity>,
 }
 
 impl<T> DeadlineIo<T> {
-    pub(crate) fn new(inner: T, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: T, timeout: Duration, activity: Arc<Activity>) -> Self {
         DeadlineIo {
             inner,
             timeout,
             sleep: Box::pin(tokio::time::sleep(timeout)),
             armed: false,
+            activity,
+        }
+    }
+
+    fn arm(&mut self, armed: bool) {
+        if self.armed != armed {
+            self.armed = armed;
+            self.activity.writing.store(armed, Ordering::Release);
+            if !armed {
+                self.activity.touch();
+            }
         }
     }
 
@@ -73,15 +86,15 @@ impl<T> DeadlineIo<T> {
         poll: Poll<io::Result<R>>,
     ) -> Poll<io::Result<R>> {
         if poll.is_ready() {
-            self.armed = false;
+            self.arm(false);
             return poll;
         }
         if !self.armed {
-            self.armed = true;
+            self.arm(true);
             self.sleep.as_mut().reset(Instant::now() + self.timeout);
         }
         ready!(self.sleep.as_mut().poll(cx));
-        self.armed = false;
+        self.arm(false);
         Poll::Ready(Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!("a response write made no progress for {:?}", self.timeout),
@@ -137,21 +150,42 @@ impl<T: Write + Unpin> Write for DeadlineIo<T> {
     }
 }
 
-/// When a connection last started or finished a request, and whether one is
-/// in progress.
+/// When a connection last started or finished a request, whether one is
+/// in progress or a response write is pending, and whether it is still in
+/// its header phase (no request started yet), which the registry counts.
 pub(crate) struct Activity {
     origin: Instant,
     last: AtomicU64,
     busy: AtomicUsize,
+    writing: AtomicBool,
+    /// No request started yet; counted in `header_phase` while true.
+    fresh: AtomicBool,
+    header_phase: Arc<AtomicUsize>,
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(header_phase: Arc<AtomicUsize>) -> Self {
+        header_phase.fetch_add(1, Ordering::AcqRel);
         Activity {
             origin: Instant::now(),
             last: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            writing: AtomicBool::new(false),
+            fresh: AtomicBool::new(true),
+            header_phase,
         }
+    }
+
+    /// Leaves the header phase (once).
+    fn started(&self) {
+        if self.fresh.swap(false, Ordering::AcqRel) {
+            self.header_phase.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Whether no request has started on the connection yet.
+    fn is_fresh(&self) -> bool {
+        self.fresh.load(Ordering::Acquire)
     }
 
     fn touch(&self) {
@@ -164,7 +198,7 @@ impl Activity {
     }
 
     fn is_idle(&self) -> bool {
-        self.busy.load(Ordering::Acquire) == 0
+        self.busy.load(Ordering::Acquire) == 0 && !self.writing.load(Ordering::Acquire)
     }
 
     /// Resolves once no request has been in progress for `timeout`.
@@ -183,9 +217,16 @@ impl Activity {
 /// Marks a request in progress for as long as it lives.
 struct Busy(Arc<Activity>);
 
+impl Drop for Activity {
+    fn drop(&mut self) {
+        self.started();
+    }
+}
+
 impl Busy {
     fn new(activity: &Arc<Activity>) -> Self {
         activity.busy.fetch_add(1, Ordering::AcqRel);
+        activity.started();
         activity.touch();
         Busy(Arc::clone(activity))
     }
@@ -285,12 +326,36 @@ struct Open {
 
 /// The open connections of one server, with how many each client address
 /// holds.
-#[derive(Default)]
 pub(crate) struct Registry {
     open: Mutex<Open>,
+    /// The server's connection cap.
+    cap: usize,
+    /// Admitted connections on which no request has started yet.
+    header_phase: Arc<AtomicUsize>,
 }
 
 impl Registry {
+    /// The registry of a server that holds at most `cap` connections.
+    pub(crate) fn new(cap: usize) -> Self {
+        Registry {
+            open: Mutex::default(),
+            cap,
+            header_phase: Arc::default(),
+        }
+    }
+
+    /// Whether the server is under pressure: more than a quarter of its cap
+    /// is in the header phase (admitted, no request started), or seven
+    /// eighths of the cap are open. A connection still in its header phase
+    /// then has only the shorter header deadline.
+    pub(crate) fn under_pressure(&self) -> bool {
+        let cap = self.cap.max(1);
+        if self.header_phase.load(Ordering::Acquire).saturating_mul(4) > cap {
+            return true;
+        }
+        self.lock().connections.len().saturating_mul(8) >= cap.saturating_mul(7)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -311,7 +376,7 @@ impl Registry {
             registry: Arc::clone(self),
             id,
             key,
-            activity: Arc::new(Activity::new()),
+            activity: Arc::new(Activity::new(Arc::clone(&self.header_phase))),
             evict: Arc::new(Notify::new()),
         })
     }
@@ -375,11 +440,39 @@ impl Drop for Slot {
     }
 }
 
+/// How often a connection in its header phase past the pressure deadline
+/// looks again whether the server is under pressure.
+const PRESSURE_RECHECK: Duration = Duration::from_millis(250);
+
+/// Resolves when a connection that started at `start` and has not started
+/// a request is past the header deadline for a server under pressure (and
+/// the server is under pressure then); never if it is not shorter than the
+/// ordinary header deadline, which hyper enforces.
+async fn hurried(activity: &Activity, registry: &Registry, config: &Config, start: Instant) {
+    let pressured = config.header_read_timeout_under_pressure();
+    if pressured >= config.header_read_timeout() {
+        return std::future::pending().await;
+    }
+    let mut at = start + pressured;
+    loop {
+        tokio::time::sleep_until(at).await;
+        if !activity.is_fresh() {
+            return std::future::pending().await;
+        }
+        if registry.under_pressure() {
+            return;
+        }
+        at = Instant::now() + PRESSURE_RECHECK;
+    }
+}
+
 /// Serves one connection until it closes: when the client closes it, at
 /// `stop`, after the keep-alive timeout, at its maximum age, or when the
 /// registry evicts it. All but the first close it between requests only
 /// (hyper finishes the response in progress); the write deadline cuts a
-/// client that does not read.
+/// client that does not read, and a connection that has not sent its first
+/// request head within the shorter pressure deadline is dropped while the
+/// server is under pressure.
 pub(crate) async fn serve_connection(
     service: StatusService,
     config: Arc<Config>,
@@ -389,6 +482,7 @@ pub(crate) async fn serve_connection(
     stop: impl Future<Output = ()>,
 ) {
     slot.enlist();
+    let start = Instant::now();
     let keep_alive = config.keep_alive_timeout();
     // Responses are small: send them without waiting for more to coalesce.
     let _ = stream.set_nodelay(true);
@@ -406,13 +500,19 @@ pub(crate) async fn serve_connection(
         .header_read_timeout(config.header_read_timeout())
         .max_header_size(config.max_header_size())
         .keep_alive(true);
-    let io = DeadlineIo::new(TokioIo::new(stream), config.write_timeout());
+    let io = DeadlineIo::new(
+        TokioIo::new(stream),
+        config.write_timeout(),
+        Arc::clone(&activity),
+    );
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     tokio::pin!(stop);
     let aged = tokio::time::sleep(config.max_connection_age());
     tokio::pin!(aged);
     let evict = Arc::clone(&slot.evict);
+    let hurry = hurried(&activity, &slot.registry, &config, start);
+    tokio::pin!(hurry);
     let mut closing = false;
     loop {
         tokio::select! {
@@ -422,10 +522,22 @@ pub(crate) async fn serve_connection(
                 }
                 return;
             }
+            () = hurry.as_mut() => {
+                tracing::debug!(target: "monsta", "connection closed: no request head within {:?} while the server is under pressure", config.header_read_timeout_under_pressure());
+                return;
+            }
             () = stop.as_mut(), if !closing => closing = true,
             () = activity.idle_for(keep_alive), if !closing => closing = true,
             () = aged.as_mut(), if !closing => closing = true,
-            () = evict.notified(), if !closing => closing = true,
+            () = evict.notified(), if !closing => {
+                // Nothing in progress (a connection that has sent part of a
+                // head, say, which hyper would keep reading): close it now,
+                // so the new client it makes room for does not wait.
+                if activity.is_idle() {
+                    return;
+                }
+                closing = true;
+            }
         }
         connection.as_mut().graceful_shutdown();
     }
@@ -446,7 +558,7 @@ mod tests {
 
     #[test]
     fn an_address_holds_at_most_its_share_and_gets_it_back() {
-        let registry = Arc::new(Registry::default());
+        let registry = Arc::new(Registry::new(64));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let first = registry.admit(ip, 2).expect("first");
         let second = registry.admit(ip, 2).expect("second");
@@ -460,7 +572,7 @@ mod tests {
 
     #[test]
     fn only_enlisted_idle_connections_are_evicted_one_at_a_time() {
-        let registry = Arc::new(Registry::default());
+        let registry = Arc::new(Registry::new(64));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let waiting = registry.admit(ip, 8).unwrap();
         assert!(
@@ -480,5 +592,45 @@ mod tests {
         drop(old);
         assert!(!registry.evict_idlest(), "the only other one is busy");
         drop(waiting);
+    }
+
+    #[test]
+    fn fresh_connections_count_toward_pressure_until_their_first_request() {
+        let registry = Arc::new(Registry::new(8));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let slots: Vec<_> = (0..3).map(|_| registry.admit(ip, 8).unwrap()).collect();
+        for slot in &slots {
+            slot.enlist();
+        }
+        assert!(registry.under_pressure(), "3 of 8 in the header phase");
+        let request = Busy::new(&slots[0].activity);
+        assert!(
+            !registry.under_pressure(),
+            "2 of 8: one has started a request"
+        );
+        drop(request);
+        assert!(!slots[0].activity.is_fresh());
+        assert!(slots[1].activity.is_fresh());
+        drop(slots);
+        assert_eq!(registry.header_phase.load(Ordering::Acquire), 0);
+        // Seven eighths open is pressure too, fresh or not.
+        let open: Vec<_> = (0..7).map(|_| registry.admit(ip, 8).unwrap()).collect();
+        for slot in &open {
+            slot.enlist();
+            let _ = Busy::new(&slot.activity);
+        }
+        assert!(registry.under_pressure());
+    }
+
+    #[test]
+    fn a_pending_write_is_not_idle() {
+        let registry = Arc::new(Registry::new(8));
+        let slot = registry.admit("10.0.0.1".parse().unwrap(), 8).unwrap();
+        slot.enlist();
+        slot.activity.writing.store(true, Ordering::Release);
+        assert!(!slot.activity.is_idle());
+        assert!(!registry.evict_idlest(), "the only connection is writing");
+        slot.activity.writing.store(false, Ordering::Release);
+        assert!(registry.evict_idlest());
     }
 }

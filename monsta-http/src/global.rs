@@ -51,11 +51,42 @@ pub fn publish_state<S: AppState>(state: Arc<S>) {
 /// first); otherwise as [`StatusReporter::start_in_thread`], for example
 /// [`ServeError::Bind`] naming the address if it is in use.
 pub fn start(addr: impl std::net::ToSocketAddrs) -> Result<SocketAddr, ServeError> {
+    start_with(|| reporter().start_in_thread(addr))
+}
+
+/// [`start`] that also stops the server when `signal` completes (see
+/// [`StatusReporter::start_in_thread_until`]): pass
+/// [`shutdown_signal()`](crate::shutdown_signal) to stop on Ctrl-C or
+/// `SIGTERM`. Once stopped by its signal, the server can be started again.
+///
+/// # Errors
+///
+/// As [`start`].
+///
+/// # Examples
+///
+/// ```no_run
+/// monsta_http::publish(serde_json::json!({"status": "running"}));
+/// let addr = monsta_http::start_until("127.0.0.1:4242", monsta_http::shutdown_signal())?;
+/// println!("serving on http://{addr}/mon/v1/state until Ctrl-C or SIGTERM");
+/// # Ok::<(), monsta_http::ServeError>(())
+/// ```
+pub fn start_until(
+    addr: impl std::net::ToSocketAddrs,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<SocketAddr, ServeError> {
+    start_with(|| reporter().start_in_thread_until(addr, signal))
+}
+
+/// Starts the singleton's server with `start` unless one is running.
+fn start_with(
+    start: impl FnOnce() -> Result<ThreadedServer, ServeError>,
+) -> Result<SocketAddr, ServeError> {
     let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(running) = server.as_ref().filter(|s| !s.is_stopped()) {
         return Err(ServeError::AlreadyRunning(running.local_addr()));
     }
-    let started = reporter().start_in_thread(addr)?;
+    let started = start()?;
     let addr = started.local_addr();
     *server = Some(started);
     Ok(addr)

@@ -109,7 +109,7 @@ pub use builder::{
     StatusReporterBuilder,
 };
 pub use error::{BuildError, ServeError};
-pub use global::{publish, publish_state, publish_with, reporter, reset, start, stop};
+pub use global::{publish, publish_state, publish_with, reporter, reset, start, start_until, stop};
 pub use reporter::{Refresher, StatusReporter};
 pub use respond::StatusResponse;
 pub use server::{ServerHandle, ThreadedServer};
@@ -132,10 +132,10 @@ pub use service::{ResponseFuture, StatusService};
 /// # }
 /// ```
 ///
-/// A blocking server ([`StatusReporter::start_blocking`]) does not take it:
-/// run it with [`StatusReporter::start_in_thread`] (or the singleton's
-/// [`start`]) instead, wait for this signal on a runtime of the caller's,
-/// then [`ThreadedServer::stop`] (or [`stop`]).
+/// A blocking server takes it as an option:
+/// [`StatusReporter::start_blocking_until`] serves until it completes, as
+/// do [`StatusReporter::start_in_thread_until`] and the singleton's
+/// [`start_until`]. Nothing in this crate waits for a signal unasked.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {

@@ -425,6 +425,58 @@ impl StatusReporter {
         self.servers.run_blocking(self.launch(), addr)
     }
 
+    /// [`start_blocking`](Self::start_blocking) that also stops, and
+    /// returns, when `signal` completes: pass
+    /// [`shutdown_signal()`](crate::shutdown_signal) to stop on Ctrl-C or
+    /// `SIGTERM`, or any future of your own (a channel's receiver, say).
+    /// The server stops as [`ServerHandle::stop`] describes, so this
+    /// returns within the
+    /// [`shutdown_timeout`](crate::StatusReporterBuilder::shutdown_timeout)
+    /// and about a second of the signal.
+    ///
+    /// The signal is polled on the server's own runtime, a current-thread
+    /// tokio runtime with IO, time and signals enabled. Nothing installs a
+    /// signal handler unless the future does.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_blocking`](Self::start_blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let mon = monsta_http::StatusReporter::new();
+    /// mon.publish(serde_json::json!({"status": "running"}));
+    /// // Serves until Ctrl-C or SIGTERM.
+    /// mon.start_blocking_until(("0.0.0.0", 4242), monsta_http::shutdown_signal())?;
+    /// # Ok::<(), monsta_http::ServeError>(())
+    /// ```
+    pub fn start_blocking_until(
+        &self,
+        addr: impl std::net::ToSocketAddrs,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        self.servers
+            .run_blocking(self.launch().until(Box::pin(signal)), addr)
+    }
+
+    /// [`start_in_thread`](Self::start_in_thread) that also stops when
+    /// `signal` completes (polled on the server's thread, as for
+    /// [`start_blocking_until`](Self::start_blocking_until)); the handle
+    /// stops it earlier.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_in_thread`](Self::start_in_thread).
+    pub fn start_in_thread_until(
+        &self,
+        addr: impl std::net::ToSocketAddrs,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<ThreadedServer, ServeError> {
+        self.servers
+            .spawn_thread(self.launch().until(Box::pin(signal)), addr)
+    }
+
     /// Stops every server this reporter (or a clone of it) started, and waits
     /// until they have freed their ports and finished their connections, at
     /// most [`shutdown_timeout`](crate::StatusReporterBuilder::shutdown_timeout)

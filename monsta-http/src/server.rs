@@ -35,12 +35,17 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
 /// background refresh.
 pub(crate) type Background = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// What a server serves: the service, the builder's limits, and its
-/// background duty.
+/// A future whose completion stops a server, such as
+/// [`shutdown_signal`](crate::shutdown_signal).
+pub(crate) type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a server serves: the service, the builder's limits, its
+/// background duty, and the signal that stops it, if any.
 pub(crate) struct Launch {
     service: StatusService,
     config: Arc<Config>,
     background: Option<Background>,
+    signal: Option<Signal>,
 }
 
 impl Launch {
@@ -53,7 +58,14 @@ impl Launch {
             service,
             config: Arc::new(config),
             background,
+            signal: None,
         }
+    }
+
+    /// Stops the server when `signal` completes.
+    pub(crate) fn until(mut self, signal: Signal) -> Self {
+        self.signal = Some(signal);
+        self
     }
 
     /// How long a `stop` waits.
@@ -187,11 +199,21 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
         service,
         config,
         background,
+        signal,
     } = launch;
-    let permits = Arc::new(Semaphore::new(connection_cap(config.max_connections())));
-    let registry = Arc::new(Registry::default());
+    let cap = connection_cap(config.max_connections());
+    let permits = Arc::new(Semaphore::new(cap));
+    let registry = Arc::new(Registry::new(cap));
     let mut connections = JoinSet::new();
     let background = background.map(tokio::spawn);
+    let signal = signal.map(|signal| {
+        let control = Arc::clone(&control);
+        tokio::spawn(async move {
+            signal.await;
+            tracing::info!(target: "monsta", "stopping http://{}: the shutdown signal", control.addr);
+            control.stop.set();
+        })
+    });
     tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint());
     #[cfg(feature = "prometheus")]
     tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint());
@@ -262,6 +284,9 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
     if let Some(background) = background {
         background.abort();
     }
+    if let Some(signal) = signal {
+        signal.abort();
+    }
     tracing::info!(target: "monsta", "stopped serving http://{}", control.addr);
     control.done.set();
 }
@@ -281,18 +306,61 @@ pub(crate) async fn bind(addr: impl tokio::net::ToSocketAddrs) -> Result<TcpList
     Err(failure)
 }
 
-fn bind_std(addr: impl std::net::ToSocketAddrs) -> Result<std::net::TcpListener, ServeError> {
+/// The listen backlog of the servers that bind their own address, as
+/// tokio's `TcpListener::bind` has it: room for a burst of new clients
+/// (such as a flood's) while the accept loop makes room, so that few
+/// connection attempts are dropped and retried a second later.
+const BACKLOG: u32 = 1024;
+
+/// A listener on `addr`, bound as tokio's `TcpListener::bind` does
+/// (`SO_REUSEADDR` on Unix), registered with the runtime entered.
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// A listener on the first address `addr` resolves to that can be bound,
+/// for `runtime`.
+fn bind_std(
+    addr: impl std::net::ToSocketAddrs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<TcpListener, ServeError> {
+    let _entered = runtime.enter();
     let mut failure = ServeError::NoAddress;
     for addr in addr.to_socket_addrs().map_err(ServeError::Resolve)? {
-        match std::net::TcpListener::bind(addr).and_then(|l| {
-            l.set_nonblocking(true)?;
-            Ok(l)
-        }) {
+        match listen_on(addr) {
             Ok(listener) => return Ok(listener),
             Err(source) => failure = ServeError::Bind { addr, source },
         }
     }
     Err(failure)
+}
+
+/// A runtime for a server of its own and a listener on `addr` for it, with
+/// the address it is bound to.
+fn bound(
+    addr: impl std::net::ToSocketAddrs,
+) -> Result<(tokio::runtime::Runtime, TcpListener, SocketAddr), ServeError> {
+    let runtime = runtime()?;
+    let listener = bind_std(addr, &runtime).and_then(|listener| {
+        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
+        Ok((listener, addr))
+    });
+    match listener {
+        Ok((listener, addr)) => Ok((runtime, listener, addr)),
+        Err(error) => {
+            // Without blocking: the caller may be on a runtime of its own.
+            runtime.shutdown_background();
+            Err(error)
+        }
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
@@ -307,18 +375,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 fn run_on(
     runtime: tokio::runtime::Runtime,
     launch: Launch,
-    listener: std::net::TcpListener,
+    listener: TcpListener,
     control: Arc<Control>,
 ) {
-    runtime.block_on(async {
-        match TcpListener::from_std(listener) {
-            Ok(listener) => run(launch, listener, control).await,
-            Err(error) => {
-                tracing::error!(target: "monsta", "could not serve on {}: {error}", control.addr);
-                control.done.set();
-            }
-        }
-    });
+    runtime.block_on(run(launch, listener, control));
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
 }
 
@@ -369,9 +429,7 @@ impl Servers {
         launch: Launch,
         addr: impl std::net::ToSocketAddrs,
     ) -> Result<ThreadedServer, ServeError> {
-        let listener = bind_std(addr)?;
-        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
-        let runtime = runtime()?;
+        let (runtime, listener, addr) = bound(addr)?;
         let control = self.register(addr);
         let bound = launch.stop_bound() + RUNTIME_SHUTDOWN;
         let thread_control = Arc::clone(&control);
@@ -392,7 +450,7 @@ impl Servers {
     }
 
     /// Binds `addr` and serves `launch` on the calling thread until
-    /// stopped.
+    /// stopped (or its signal completes).
     pub(crate) fn run_blocking(
         &self,
         launch: Launch,
@@ -401,9 +459,7 @@ impl Servers {
         if Handle::try_current().is_ok() {
             return Err(ServeError::InsideRuntime);
         }
-        let listener = bind_std(addr)?;
-        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
-        let runtime = runtime()?;
+        let (runtime, listener, addr) = bound(addr)?;
         let control = self.register(addr);
         run_on(runtime, launch, listener, control);
         Ok(())

@@ -139,3 +139,139 @@ pub fn as_child(test: &str, limit: Duration, program: fn()) {
         run_child(test, limit);
     }
 }
+
+/// A program of this test binary running in a child process, re-run for
+/// the test `test`, that keeps running until its stdin is closed: for tests
+/// that talk to a server from outside its process and read its
+/// `/proc/<pid>/status`. Every wait has a deadline; dropping it kills the
+/// child.
+pub struct ChildProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl ChildProcess {
+    /// Starts `test` in a child with the variables `env` set, its stdin
+    /// a pipe that [`finish`](Self::finish) closes.
+    pub fn start(test: &str, env: &[(&str, &str)]) -> Self {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut command = Command::new(exe);
+        command
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, test)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start the child");
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Some(collect(child.stderr.take()));
+        ChildProcess {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The rest of the first line the child prints that holds `prefix`,
+    /// after it, waiting at most `limit`; fails (with what the child
+    /// printed on stderr) if none comes.
+    #[track_caller]
+    pub fn wait_line(&mut self, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    // The harness prints `test <name> ... ` without a
+                    // line break before the test's own output.
+                    if let Some(at) = line.find(prefix) {
+                        return line[at + prefix.len()..].trim().to_owned();
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    let stderr = self.stderr.take().map(|s| s.join().unwrap_or_default());
+                    panic!(
+                        "the child printed no line starting with {prefix:?} within {limit:?}\n--- stderr\n{}",
+                        stderr.unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Closes the child's stdin and fails unless it then exits successfully
+    /// within `limit` (it is killed if it does not).
+    #[track_caller]
+    pub fn finish(mut self, limit: Duration) {
+        drop(self.child.stdin.take());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break Some(status);
+            }
+            if started.elapsed() >= limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = self
+            .stderr
+            .take()
+            .map(|s| s.join().unwrap_or_default())
+            .unwrap_or_default();
+        match status {
+            None => {
+                panic!("the child did not exit within {limit:?} of its stdin closing\n{stderr}")
+            }
+            Some(status) => assert!(status.success(), "the child failed with {status}\n{stderr}"),
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A number in kB or a count from a line `name` of `/proc/<pid>/status`.
+pub fn status_of(pid: u32, name: &str) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {path}"))
+}
+
+/// How many file descriptors the process `pid` has open.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
+}
