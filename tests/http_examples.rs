@@ -135,24 +135,7 @@ fn the_standalone_example_serves_moving_numbers() {
     // (elsewhere it is killed).
     #[cfg(unix)]
     {
-        let pid = child.0.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid}: {sent}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(status) = child.0.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the example did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert!(status.success(), "the example exited with {status}");
+        stops_on_sigterm(&mut child);
     }
     drop(child);
     assert!(
@@ -196,6 +179,13 @@ fn the_blocking_appstate_example_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(reply.status, 200);
+    stops_on_sigterm(&mut child);
+}
+
+/// Sends `SIGTERM` to the example and checks that it exits with success
+/// within 10 s.
+#[cfg(unix)]
+fn stops_on_sigterm(child: &mut Running) {
     let pid = child.0.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])

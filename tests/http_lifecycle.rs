@@ -156,16 +156,7 @@ fn start_blocking_until_stopped_from_another_thread() {
         let mon = mon.clone();
         std::thread::spawn(move || mon.start_blocking(addr))
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let reply = loop {
-        match get_blocking(addr, PATH) {
-            Ok(reply) => break reply,
-            Err(_) if Instant::now() < deadline && !runner.is_finished() => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("the blocking server never answered: {e}"),
-        }
-    };
+    let reply = first_reply(addr, &runner);
     assert_eq!(reply.json()["state"], json!({"blocking": true}));
     mon.stop_blocking();
     let result = runner.join().expect("no panic");
@@ -192,16 +183,7 @@ fn start_blocking_until_returns_when_its_signal_completes() {
             result
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let reply = loop {
-        match get_blocking(addr, PATH) {
-            Ok(reply) => break reply,
-            Err(_) if Instant::now() < deadline && !runner.is_finished() => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("the blocking server never answered: {e}"),
-        }
-    };
+    let reply = first_reply(addr, &runner);
     assert_eq!(reply.json()["state"], json!({"blocking": "until"}));
     // An idle kept-alive connection does not hold the return up.
     let idle = std::net::TcpStream::connect(addr).unwrap();
@@ -284,4 +266,22 @@ async fn a_server_with_an_update_interval_refreshes_in_the_background() {
         after,
         "refresh ends with the server"
     );
+}
+
+/// The first answer of the blocking server `runner` runs on `addr`, retried
+/// for at most 10 s while it starts.
+fn first_reply<T>(
+    addr: std::net::SocketAddr,
+    runner: &std::thread::JoinHandle<T>,
+) -> http_support::Reply {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match get_blocking(addr, PATH) {
+            Ok(reply) => return reply,
+            Err(_) if Instant::now() < deadline && !runner.is_finished() => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("the blocking server never answered: {e}"),
+        }
+    }
 }

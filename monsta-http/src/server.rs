@@ -11,6 +11,7 @@ use std::{
     net::SocketAddr,
     pin::Pin,
     sync::{Arc, Condvar, Mutex, PoisonError},
+    task::Poll,
     time::Duration,
 };
 
@@ -206,14 +207,23 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
     let registry = Arc::new(Registry::new(cap));
     let mut connections = JoinSet::new();
     let background = background.map(tokio::spawn);
-    let signal = signal.map(|signal| {
-        let control = Arc::clone(&control);
-        tokio::spawn(async move {
-            signal.await;
-            tracing::info!(target: "monsta", "stopping http://{}: the shutdown signal", control.addr);
-            control.stop.set();
-        })
-    });
+    let signal = match signal {
+        Some(mut signal) => {
+            // Polled once before the first connection is accepted, so that
+            // what the future sets up on its first poll (the handlers of
+            // `shutdown_signal`) is in place before anything is served.
+            let first = std::future::poll_fn(|cx| Poll::Ready(signal.as_mut().poll(cx))).await;
+            let control = Arc::clone(&control);
+            Some(tokio::spawn(async move {
+                if first.is_pending() {
+                    signal.await;
+                }
+                tracing::info!(target: "monsta", "stopping http://{}: the shutdown signal", control.addr);
+                control.stop.set();
+            }))
+        }
+        None => None,
+    };
     tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint());
     #[cfg(feature = "prometheus")]
     tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint());
