@@ -337,11 +337,7 @@ pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<
     }
     check_bucket_count(count)?;
     let bounds: Vec<f64> = (0..count)
-        .scan(start, |b, _| {
-            let this = *b;
-            *b *= factor;
-            Some(this)
-        })
+        .map(|i| tidy(start * factor.powi(i32::try_from(i).unwrap_or(i32::MAX))))
         .collect();
     check_buckets(&bounds)?;
     Ok(bounds)
@@ -375,9 +371,15 @@ pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, 
         )));
     }
     check_bucket_count(count)?;
-    let bounds: Vec<f64> = (0..count).map(|i| start + width * i as f64).collect();
+    let bounds: Vec<f64> = (0..count).map(|i| tidy(start + width * i as f64)).collect();
     check_buckets(&bounds)?;
     Ok(bounds)
+}
+
+/// `x` to 12 significant digits: `0.1 + 0.1 × 2` is the bound `0.3` (as
+/// written in `le="0.3"`), not `0.30000000000000004`.
+fn tidy(x: f64) -> f64 {
+    format!("{x:.11e}").parse().unwrap_or(x)
 }
 
 fn check_bucket_count(count: usize) -> Result<(), Error> {

@@ -276,9 +276,9 @@ impl<L: Labels, F: Build> Family<L, F> {
     /// use monsta_core::fields::{Family, Gauge};
     ///
     /// let queue: Family<&'static str, Gauge> = Family::with_labels(&["queue"])?;
-    /// let mail = queue.get("mail");
+    /// let mail = queue.get(&"mail");
     /// mail.set(3.0);
-    /// assert_eq!(queue.get("mail").get(), 3.0);
+    /// assert_eq!(queue.get(&"mail").get(), 3.0);
     /// # Ok::<(), monsta_core::Error>(())
     /// ```
     pub fn get<Q: LabelQuery<L> + ?Sized>(&self, labels: &Q) -> Handle<L, F> {
