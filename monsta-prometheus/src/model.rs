@@ -724,7 +724,10 @@ mod agreement {
     use super::*;
     use monsta_core::{
         Field,
-        fields::{Counter, Ewma, Gauge, LeakyBucket, RunningStats, SlidingPercentiles, Value},
+        fields::{
+            Counter, Ewma, Family as Labelled, Gauge, Histogram, LeakyBucket, RunningStats,
+            SlidingPercentiles, Value,
+        },
         keys::{Key, metric_clash},
     };
     use proptest::prelude::*;
@@ -753,6 +756,11 @@ mod agreement {
         "child_a",
         "größe",
         "gr__e",
+        "h",
+        "h_bucket",
+        "h_sum",
+        "h_count",
+        "h_created",
     ];
     const UNITS: &[Option<&str>] = &[None, Some("seconds"), Some("total"), Some("mean"), Some("")];
     const PREFIXES: &[Option<&str>] = &[None, Some("app"), Some("9app"), Some("")];
@@ -766,7 +774,9 @@ mod agreement {
             3 => (fields.3.as_field_ref(), SlidingPercentiles::FAMILIES),
             4 => (fields.4.as_field_ref(), LeakyBucket::FAMILIES),
             5 => (fields.5.as_field_ref(), Value::<String>::FAMILIES),
-            _ => (fields.6.as_field_ref(), Ewma::FAMILIES),
+            6 => (fields.6.as_field_ref(), Ewma::FAMILIES),
+            7 => (fields.7.as_field_ref(), Histogram::FAMILIES),
+            _ => (fields.8.as_field_ref(), Labelled::<String, Histogram>::FAMILIES),
         }
     }
 
@@ -778,6 +788,8 @@ mod agreement {
         LeakyBucket,
         Value<String>,
         Ewma,
+        Histogram,
+        Labelled<String, Histogram>,
     );
 
     /// One field: name, kind, unit, and whether it sits in a flattened
@@ -792,7 +804,7 @@ mod agreement {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
         #[test]
         fn compile_time_and_run_time_agree(
-            specs in prop::collection::vec((0..NAMES.len(), 0..7usize, 0..UNITS.len(), any::<bool>()), 1..6),
+            specs in prop::collection::vec((0..NAMES.len(), 0..9usize, 0..UNITS.len(), any::<bool>()), 1..6),
             prefix in 0..PREFIXES.len(),
         ) {
             let kinds: Kinds = (
@@ -803,6 +815,12 @@ mod agreement {
                 LeakyBucket::new(10.0, 1.0).unwrap(),
                 Value::new(String::from("v")),
                 Ewma::new(0.5, Some(1.0)).unwrap(),
+                Histogram::default(),
+                {
+                    let family = Labelled::with_labels(&["a"]).unwrap();
+                    family.with("x", |h: &Histogram| h.observe(1.0));
+                    family
+                },
             );
             let prefix = PREFIXES[prefix];
             // The parent's own fields first, then the child's, as a visit
