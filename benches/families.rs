@@ -101,7 +101,9 @@ fn kept_handle(c: &mut Criterion) {
     });
     let requests = family();
     let handle = requests.get(&("/api", 200));
-    pair(c, "families/monsta_kept_handle_inc", || handle.inc(black_box(1)));
+    pair(c, "families/monsta_kept_handle_inc", || {
+        handle.inc(black_box(1))
+    });
     let peer: PFamily<Labels, PCounter> = PFamily::default();
     let kept = peer.get_or_create(&peer_labels("/api", 200)).clone();
     pair(c, "families/prometheus_client_kept_counter_inc", || {
@@ -147,7 +149,10 @@ fn create(c: &mut Criterion) {
         }
     }
     let per = (ALLOCATED.load(Relaxed) - before) as f64 / f.len() as f64;
-    eprintln!("families/create_100k: {} series, {per:.0} bytes per series", f.len());
+    eprintln!(
+        "families/create_100k: {} series, {per:.0} bytes per series",
+        f.len()
+    );
     drop(f);
     g.bench_function("monsta", |b| {
         b.iter_batched(
@@ -201,7 +206,9 @@ fn exposition(c: &mut Criterion) {
     for i in 0..1000u16 {
         let route = format!("/route/{}", i / 10);
         let status = 200 + i % 10;
-        state.requests.with(&(route.as_str(), status), |c| c.inc(u64::from(i)));
+        state
+            .requests
+            .with(&(route.as_str(), status), |c| c.inc(u64::from(i)));
         peer.get_or_create(&peer_labels(&route, status))
             .inc_by(u64::from(i));
         plain.push(Plain {

@@ -95,7 +95,10 @@ fn json_has_the_documented_shapes_and_the_snapshot_round_trips() {
         json["latency"],
         json!({"count": 3, "sum": 5.055, "buckets": [[0.01, 1], [0.1, 2], [1.0, 2]]})
     );
-    assert_eq!(json["sizes"]["buckets"], json!([[1.0, 0], [2.0, 0], [4.0, 1], [8.0, 1]]));
+    assert_eq!(
+        json["sizes"]["buckets"],
+        json!([[1.0, 0], [2.0, 0], [4.0, 1], [8.0, 1]])
+    );
     assert_eq!(
         json["requests"],
         json!([
@@ -148,7 +151,12 @@ fn untouched_series_expire_but_not_while_a_handle_lives() {
     s.rooms.with(&"hall", |g| g.set(2.0));
     clock.advance(Duration::from_secs(301));
     // The attic went untouched for 601 s; the kitchen has a live handle.
-    let rooms: Vec<_> = s.snapshot().rooms.iter().map(|r| r.labels.0[0].1.clone()).collect();
+    let rooms: Vec<_> = s
+        .snapshot()
+        .rooms
+        .iter()
+        .map(|r| r.labels.0[0].1.clone())
+        .collect();
     assert_eq!(rooms, ["kitchen", "hall"]);
     // An update through the kept handle is not lost.
     kitchen.set(19.0);
@@ -226,7 +234,10 @@ fn bad_runtime_parameters_are_errors() {
         Family::<&'static str, Counter>::with_config(&zero, &Clock::system()),
         Err(monsta::Error::MaxSeries)
     ));
-    assert!(matches!(Histogram::new(&[1.0, 1.0]), Err(monsta::Error::Buckets(_))));
+    assert!(matches!(
+        Histogram::new(&[1.0, 1.0]),
+        Err(monsta::Error::Buckets(_))
+    ));
     assert!(Family::<Route, Counter>::new().is_ok());
 }
 
@@ -259,7 +270,10 @@ fn the_exposition_passes_promtool_and_both_python_parsers() {
         assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }
     assert!(om.contains("# TYPE requests counter\n"), "{om}");
-    assert!(om.contains("requests_total{route=\"/\",status=\"200\"} 3\n"), "{om}");
+    assert!(
+        om.contains("requests_total{route=\"/\",status=\"200\"} 3\n"),
+        "{om}"
+    );
     if prom::have_promtool() {
         prom::assert_promtool_clean(&text);
     }

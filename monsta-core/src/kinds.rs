@@ -252,7 +252,11 @@ pub const KINDS: &[KindSpec] = &[
     },
     KindSpec {
         display: "Family<L, F>",
-        ..kind("Family", FieldKind::Family, &[LABELS, MAX_SERIES, EXPIRE_AFTER])
+        ..kind(
+            "Family",
+            FieldKind::Family,
+            &[LABELS, MAX_SERIES, EXPIRE_AFTER],
+        )
     },
 ];
 

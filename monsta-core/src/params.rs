@@ -401,11 +401,7 @@ pub const DEFAULT_MAX_SERIES: usize = 1000;
 ///
 /// [`Error::MaxSeries`] when it is zero.
 pub fn check_max_series(n: usize) -> Result<usize, Error> {
-    if n == 0 {
-        Err(Error::MaxSeries)
-    } else {
-        Ok(n)
-    }
+    if n == 0 { Err(Error::MaxSeries) } else { Ok(n) }
 }
 
 /// Label names a family cannot use: the histogram's bucket label, the

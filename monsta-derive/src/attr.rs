@@ -537,7 +537,11 @@ fn buckets(expr: Expr, errors: &mut Errors) -> Option<Buckets> {
                 Expr::Path(p) => p.path.get_ident().map(Ident::to_string),
                 _ => None,
             };
-            let args: Option<Vec<f64>> = call.args.iter().map(|a| number(a).map(|n| n.value)).collect();
+            let args: Option<Vec<f64>> = call
+                .args
+                .iter()
+                .map(|a| number(a).map(|n| n.value))
+                .collect();
             let (Some(name), Some(args)) = (name, args) else {
                 errors.error(&expr, help);
                 return None;
@@ -547,13 +551,22 @@ fn buckets(expr: Expr, errors: &mut Errors) -> Option<Buckets> {
                 _ => {
                     errors.error(
                         &expr,
-                        format_args!("`{name}` takes three numbers: start, {}, and a whole count", if name == "linear_buckets" { "width" } else { "factor" }),
+                        format_args!(
+                            "`{name}` takes three numbers: start, {}, and a whole count",
+                            if name == "linear_buckets" {
+                                "width"
+                            } else {
+                                "factor"
+                            }
+                        ),
                     );
                     return None;
                 }
             };
             let values = match name.as_str() {
-                "exponential_buckets" => monsta_core::params::exponential_buckets(args[0], args[1], count),
+                "exponential_buckets" => {
+                    monsta_core::params::exponential_buckets(args[0], args[1], count)
+                }
                 "linear_buckets" => monsta_core::params::linear_buckets(args[0], args[1], count),
                 _ => {
                     errors.error(&call.func, help);

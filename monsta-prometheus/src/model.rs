@@ -776,7 +776,10 @@ mod agreement {
             5 => (fields.5.as_field_ref(), Value::<String>::FAMILIES),
             6 => (fields.6.as_field_ref(), Ewma::FAMILIES),
             7 => (fields.7.as_field_ref(), Histogram::FAMILIES),
-            _ => (fields.8.as_field_ref(), Labelled::<String, Histogram>::FAMILIES),
+            _ => (
+                fields.8.as_field_ref(),
+                Labelled::<String, Histogram>::FAMILIES,
+            ),
         }
     }
 

@@ -101,8 +101,8 @@ const TABLES: usize = 16;
 /// per label set (the child's own labels, such as a histogram's `le`, after
 /// the family's).
 ///
-/// **Memory.** Per series: the label set, the child, and about 80 bytes
-/// (the series' record and its table slot). The child's worst case at
+/// **Memory.** Per series: the label set (its strings included), the
+/// child, and about 100 bytes (the series' record and its table slot). The child's worst case at
 /// `max_series`, with `s` shards (twice the cores, 4 to 64):
 ///
 /// | child | bytes per series, worst case |
@@ -117,7 +117,7 @@ const TABLES: usize = 16;
 /// 10,000 samples each can hold 160 MB: bound it with `max_series` and
 /// `max_samples`.
 pub struct Family<L, F> {
-    tables: Box<[CachePadded<RwLock<HashTable<Arc<Series<L, F>>>>>]>,
+    tables: Box<[CachePadded<Table<L, F>>]>,
     hasher: DefaultHashBuilder,
     names: &'static [&'static str],
     config: FieldConfig,
@@ -131,6 +131,9 @@ pub struct Family<L, F> {
     folded: AtomicU64,
     warned: AtomicBool,
 }
+
+/// One of a family's tables of series.
+type Table<L, F> = RwLock<HashTable<Arc<Series<L, F>>>>;
 
 struct Series<L, F> {
     /// `None` for the overflow series.
@@ -297,10 +300,9 @@ impl<L: Labels, F: Build> Family<L, F> {
     fn series<Q: LabelQuery<L> + ?Sized>(&self, labels: &Q) -> Arc<Series<L, F>> {
         let hash = self.hasher.hash_one(labels);
         let table = self.table(hash);
-        if let Some(series) = table
-            .read()
-            .find(hash, |s| s.labels.as_ref().is_some_and(|l| labels.matches(l)))
-        {
+        if let Some(series) = table.read().find(hash, |s| {
+            s.labels.as_ref().is_some_and(|l| labels.matches(l))
+        }) {
             self.touch(series);
             return Arc::clone(series);
         }
@@ -308,7 +310,7 @@ impl<L: Labels, F: Build> Family<L, F> {
     }
 
     #[inline]
-    fn table(&self, hash: u64) -> &RwLock<HashTable<Arc<Series<L, F>>>> {
+    fn table(&self, hash: u64) -> &Table<L, F> {
         // The table's own index uses the low bits, its tags the top seven.
         &self.tables[(hash >> 32) as usize % TABLES]
     }
@@ -377,7 +379,9 @@ impl<L: Labels, F: Build> Family<L, F> {
     pub fn remove<Q: LabelQuery<L> + ?Sized>(&self, labels: &Q) -> bool {
         let hash = self.hasher.hash_one(labels);
         let mut table = self.table(hash).write();
-        let found = table.find_entry(hash, |s| s.labels.as_ref().is_some_and(|l| labels.matches(l)));
+        let found = table.find_entry(hash, |s| {
+            s.labels.as_ref().is_some_and(|l| labels.matches(l))
+        });
         match found {
             Ok(entry) => {
                 entry.remove();

@@ -280,7 +280,10 @@ mod tests {
     #[test]
     fn bounds_are_checked() {
         assert!(matches!(Histogram::new(&[]), Err(Error::Buckets(_))));
-        assert!(matches!(Histogram::new(&[2.0, 1.0]), Err(Error::Buckets(_))));
+        assert!(matches!(
+            Histogram::new(&[2.0, 1.0]),
+            Err(Error::Buckets(_))
+        ));
         assert!(matches!(
             Histogram::new(&[1.0, f64::INFINITY]),
             Err(Error::Buckets(_))

@@ -107,7 +107,9 @@ macro_rules! same_part {
     )*};
 }
 
-same_part!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool);
+same_part!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool
+);
 
 impl LabelValue for &'static str {
     fn label_value(&self) -> Cow<'_, str> {
