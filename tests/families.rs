@@ -344,3 +344,72 @@ proptest! {
         prop_assert_eq!(n, updates.len() as u64);
     }
 }
+
+#[test]
+fn a_snapshot_never_sees_half_of_a_transaction_across_series() {
+    let s = Arc::new(Service::new());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (s, stop) = (Arc::clone(&s), Arc::clone(&stop));
+        thread::spawn(move || {
+            let mut i = 0u16;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // One request counted in two series: `/left`, and one of
+                // fifty `/right` series (created by the first ones).
+                s.transaction(|tx| {
+                    tx.requests.with(&("/left", 200), |c| c.inc(1));
+                    tx.requests.with(&("/right", i % 50), |c| c.inc(1));
+                });
+                i = i.wrapping_add(1);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_millis(300);
+    let mut seen = 0;
+    while std::time::Instant::now() < deadline {
+        let snap = s.snapshot();
+        let left: u64 = snap
+            .requests
+            .iter()
+            .filter(|r| r.labels.get("route") == Some("/left"))
+            .map(|r| r.value)
+            .sum();
+        let right: u64 = snap
+            .requests
+            .iter()
+            .filter(|r| r.labels.get("route") == Some("/right"))
+            .map(|r| r.value)
+            .sum();
+        assert_eq!(left, right, "a snapshot saw half a transaction");
+        seen += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(seen > 0);
+    assert!(
+        s.snapshot().requests.len() > 1,
+        "the writer made no progress"
+    );
+}
+
+#[test]
+fn at_the_cap_an_expiring_family_makes_room_from_expired_series() {
+    #[derive(AppState)]
+    struct Small {
+        #[monsta(labels = ["room"], max_series = 2, expire_after = "1m")]
+        rooms: Family<&'static str, Gauge>,
+    }
+    let clock = ManualClock::new();
+    let s = Small::with_clock(&clock.clock());
+    s.rooms.with(&"a", |g| g.set(1.0));
+    s.rooms.with(&"b", |g| g.set(1.0));
+    clock.advance(Duration::from_secs(61));
+    // Both are expired: the new label set gets a series of its own.
+    assert!(!s.rooms.get(&"c").is_overflow());
+    assert_eq!(s.rooms.len(), 1);
+    assert_eq!(s.rooms.overflowed(), 0);
+    s.rooms.with(&"d", |g| g.set(1.0));
+    // Full of live series: folded.
+    assert!(s.rooms.get(&"e").is_overflow());
+    assert_eq!(s.rooms.overflowed(), 1);
+}

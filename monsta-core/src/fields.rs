@@ -24,6 +24,15 @@
 //! rank samples ([`Ewma`], [`RunningStats`], [`SlidingPercentiles`]) ignore a
 //! NaN or infinite sample, since one would poison every later value.
 //! [`LeakyBucket::request`] refuses an amount that is negative or not finite.
+//!
+//! **Counters that go down.** A [`Counter`] is exported as a Prometheus
+//! counter, which only grows. [`Counter::set`] to a lower value and
+//! [`Counter::reset`] look to Prometheus like a restart of the process:
+//! `rate()` and `increase()` take the drop for a counter reset and count on
+//! from the new value (nothing goes negative), but what was counted since the
+//! last scrape before the drop is lost to them. Lower a counter only when
+//! what it counts really starts over; for a value that goes up and down use a
+//! [`Gauge`].
 
 mod attrs;
 mod counter;

@@ -85,7 +85,8 @@ const TABLES: usize = 16;
 /// counted ([`overflowed`](Self::overflowed)) and a warning is logged once
 /// (through `tracing`). With `expire_after = "10m"` a series untouched (not
 /// looked up) for that long is dropped on the next export, snapshot or
-/// series creation at the cap; a series with a live [`Handle`] never
+/// [`expire`](Self::expire), and by the creation of a series at the cap (at
+/// most once a second); a series with a live [`Handle`] never
 /// expires (its time restarts whenever it is seen with one), so an update
 /// through a kept handle is never lost. Without it (the default) series
 /// stay until [`remove`](Self::remove) or [`clear`](Self::clear), which
@@ -130,6 +131,10 @@ pub struct Family<L, F> {
     overflow: RwLock<Arc<Series<L, F>>>,
     folded: AtomicU64,
     warned: AtomicBool,
+    /// When a series creation at the cap last swept expired series, in the
+    /// clock's nanoseconds: at most once a second, so that label sets past
+    /// the cap don't each pay for a sweep.
+    swept: AtomicU64,
 }
 
 /// One of a family's tables of series.
@@ -266,6 +271,7 @@ impl<L: Labels, F: Build> Family<L, F> {
             })),
             folded: AtomicU64::new(0),
             warned: AtomicBool::new(false),
+            swept: AtomicU64::new(0),
         })
     }
 
@@ -325,7 +331,16 @@ impl<L: Labels, F: Build> Family<L, F> {
     #[cold]
     fn create<Q: LabelQuery<L> + ?Sized>(&self, hash: u64, labels: &Q) -> Arc<Series<L, F>> {
         if self.expire_after.is_some() && self.len.load(Relaxed) >= self.max_series {
-            self.expire();
+            let now = nanos(&self.clock);
+            let last = self.swept.load(Relaxed);
+            if now.saturating_sub(last) >= 1_000_000_000
+                && self
+                    .swept
+                    .compare_exchange(last, now, Relaxed, Relaxed)
+                    .is_ok()
+            {
+                self.expire();
+            }
         }
         if self.len.fetch_add(1, Relaxed) >= self.max_series {
             self.len.fetch_sub(1, Relaxed);
