@@ -190,11 +190,14 @@ fn check_family(field: &Field, errors: &mut Errors) {
     if let Some(m) = &attrs.max_series {
         report(errors, &m.lit, params::check_max_series(m.value).map(drop));
     }
-    if let Some(w) = &attrs.expire_after {
-        let result = window(w).map(drop);
+    if let Some(w) = &attrs.expire_after
+        && let Err(e) = window(w)
+    {
+        // The checks are a window's; the message names the key.
+        let message = e.to_string().replacen("window", "expire_after", 1);
         match &w {
-            Window::Text(s) => report(errors, s, result),
-            Window::Secs(n) => report(errors, &n.expr, result),
+            Window::Text(s) => errors.error(s, message),
+            Window::Secs(n) => errors.error(&n.expr, message),
         }
     }
 }

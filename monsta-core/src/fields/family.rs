@@ -99,24 +99,27 @@ const TABLES: usize = 16;
 /// something was folded. The snapshot ([`FamilySnapshot`]) round-trips.
 ///
 /// **Prometheus**: each of the child's metric families once, with a series
-/// per label set (the child's own labels, such as a histogram's `le`, after
-/// the family's).
+/// per label set (and the child's own labels, such as a histogram's `le`).
 ///
 /// **Memory.** Per series: the label set (its strings included), the
-/// child, and about 100 bytes (the series' record and its table slot). The child's worst case at
-/// `max_series`, with `s` shards (twice the cores, 4 to 64):
+/// child, and about 100 bytes (the series' record and its table slot).
+/// The child's worst case, with `s` shards (twice the cores, 4 to 64):
 ///
 /// | child | bytes per series, worst case |
 /// | --- | --- |
-/// | `Counter`, `SlidingWindow` | `s × 128` (sharded per thread) |
+/// | `Counter` | `s × 128` (a cache line per shard) |
+/// | `SlidingWindow` | `s × 128 + 80` |
 /// | `Gauge` | 8 |
 /// | `RunningStats` | `s × 128` |
-/// | `Histogram` (`b` bounds) | `(b + 2) × 8` until contended, then `+ s × ((b + 2) × 8` rounded up to 128`)` |
-/// | `SlidingPercentiles` | `max_samples × 16` (the samples and their times) |
+/// | `Histogram` (`b` bounds) | `(b + 2) × 8` until two threads update it at once, then also `s ×` that rounded up to 128 |
+/// | `SlidingPercentiles` | `max_samples × 32` (16 bytes a sample, its deque up to twice as long) |
 ///
-/// So a `Family<_, SlidingPercentiles>` with the default 1,000 series and
-/// 10,000 samples each can hold 160 MB: bound it with `max_series` and
-/// `max_samples`.
+/// So a `Family<_, SlidingPercentiles>` at the default 1,000 series of the
+/// default 10,000 samples can hold 320 MB: bound it with `max_series` and
+/// `max_samples` (100 series of 1,000 samples: 3.2 MB). A
+/// `Family<_, Counter>` of 1,000 series on 8 cores (16 shards) holds about
+/// 2 MB, a `Family<_, Histogram>` with the 11 default bounds 112 KB until
+/// its series are contended.
 pub struct Family<L, F> {
     tables: Box<[CachePadded<Table<L, F>>]>,
     hasher: DefaultHashBuilder,
