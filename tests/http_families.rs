@@ -26,6 +26,12 @@ struct Shop {
     /// Latency by route.
     #[monsta(labels = ["route"], unit = "seconds", buckets = [0.1, 1])]
     latency: Family<String, Histogram>,
+    /// Build per region.
+    #[monsta(labels = ["region"])]
+    build: Family<&'static str, Value<String>>,
+    /// Whether each region is up.
+    #[monsta(labels = ["region"])]
+    up: Family<&'static str, Value<bool>>,
 }
 
 #[tokio::test]
@@ -36,6 +42,8 @@ async fn metrics_with_families_and_histograms_parse_and_match_the_json() {
     state.checkout.observe(0.2);
     state.checkout.observe(0.7);
     state.latency.with("/cart", |h| h.observe(0.05));
+    state.build.with(&"eu", |v| v.set("1.2.3".into()));
+    state.up.with(&"eu", |v| v.set(true));
     let mon = StatusReporter::builder()
         .update_holdoff(Duration::from_secs(3600))
         .build();
@@ -97,6 +105,12 @@ async fn metrics_with_families_and_histograms_parse_and_match_the_json() {
                     1.0,
                 ),
                 ("shop_latency_seconds_count", &[("route", "/cart")], 1.0),
+                (
+                    "shop_build_info",
+                    &[("region", "eu"), ("value", "1.2.3")],
+                    1.0,
+                ),
+                ("shop_up", &[("region", "eu")], 1.0),
             ] {
                 assert_eq!(
                     samples.get(&key(name, labels)),

@@ -59,7 +59,7 @@ pub use attrs::{AttrKey, AttrKind, AttrValue};
 pub use attrs::{key_error, missing_error};
 pub use counter::Counter;
 pub use ewma::Ewma;
-pub use family::{Family, FamilySnapshot, Handle, SeriesSnapshot};
+pub use family::{Family, FamilySnapshot, Handle, OVERFLOW_LABEL, SeriesSnapshot};
 pub use gauge::Gauge;
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use labels::{LabelPart, LabelQuery, LabelSet, LabelValue, Labels};
