@@ -413,3 +413,49 @@ fn at_the_cap_an_expiring_family_makes_room_from_expired_series() {
     assert!(s.rooms.get(&"e").is_overflow());
     assert_eq!(s.rooms.overflowed(), 1);
 }
+
+/// Counts the warnings logged through `tracing`, with their messages.
+#[derive(Clone, Default)]
+struct Warnings(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={v:?}", f.name()));
+            }
+        }
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut m = Message(String::new());
+            event.record(&mut m);
+            self.0.lock().unwrap().push(m.0);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn the_first_fold_logs_one_warning() {
+    let warnings = Warnings::default();
+    tracing::subscriber::with_default(warnings.clone(), || {
+        let s = Service::new();
+        for route in ["/a", "/b", "/c", "/d", "/e"] {
+            s.by_route.with(&route, |h| h.observe(0.1));
+        }
+        assert_eq!(s.by_route.overflowed(), 3);
+    });
+    let logged = warnings.0.lock().unwrap().clone();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].contains("max_series=2"), "{logged:?}");
+    assert!(logged[0].contains("overflow"), "{logged:?}");
+}
