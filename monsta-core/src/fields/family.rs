@@ -326,8 +326,15 @@ impl<L: Labels, F: Build> Family<L, F> {
 
     #[inline]
     fn touch(&self, series: &Series<L, F>) {
-        if self.expire_after.is_some() {
-            series.touched.store(nanos(&self.clock), Relaxed);
+        if let Some(after) = self.expire_after {
+            // Written only when it moved by a sixteenth of the expiry (at
+            // most a second): threads looking up one hot series don't all
+            // write its cache line.
+            let now = nanos(&self.clock);
+            let every = (after / 16).min(1_000_000_000);
+            if now.saturating_sub(series.touched.load(Relaxed)) >= every {
+                series.touched.store(now, Relaxed);
+            }
         }
     }
 
@@ -345,23 +352,32 @@ impl<L: Labels, F: Build> Family<L, F> {
                 self.expire();
             }
         }
-        if self.len.fetch_add(1, Relaxed) >= self.max_series {
-            self.len.fetch_sub(1, Relaxed);
+        let eq = |s: &Arc<Series<L, F>>| s.labels.as_ref().is_some_and(|l| labels.matches(l));
+        if self.len.load(Relaxed) >= self.max_series {
+            // Full: no child is built for a label set that would be folded.
+            // Another thread may have created this one since the lookup.
+            if let Some(series) = self.table(hash).read().find(hash, eq) {
+                return Arc::clone(series);
+            }
             return self.fold();
         }
         // Built outside the lock; a child that fails to build (its
         // parameters were checked when the family was) is folded.
         let Ok(child) = F::build(&self.config, &self.clock) else {
-            self.len.fetch_sub(1, Relaxed);
             return self.fold();
         };
         let mut table = self.table(hash).write();
-        let eq = |s: &Arc<Series<L, F>>| s.labels.as_ref().is_some_and(|l| labels.matches(l));
         if let Some(series) = table.find(hash, eq) {
-            // Another thread created it meanwhile.
-            self.len.fetch_sub(1, Relaxed);
+            // Another thread created it meanwhile: one label set is never
+            // both a series and folded, since its creations queue here.
             self.touch(series);
             return Arc::clone(series);
+        }
+        if self.len.fetch_add(1, Relaxed) >= self.max_series {
+            // Another label set took the last place meanwhile.
+            self.len.fetch_sub(1, Relaxed);
+            drop(table);
+            return self.fold();
         }
         let series = Arc::new(Series {
             labels: Some(labels.to_labels()),
@@ -723,5 +739,43 @@ impl<'de, F: Field> DeserializeSeed<'de> for ValueSeed<F> {
     type Value = F::Snapshot;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<F::Snapshot, D::Error> {
         F::deserialize_snapshot(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::Counter;
+
+    #[test]
+    fn threads_creating_one_label_set_at_the_cap_share_one_series() {
+        for _ in 0..50 {
+            let config = FieldConfig {
+                labels: Some(&["k"]),
+                max_series: Some(1),
+                ..FieldConfig::default()
+            };
+            let family: Family<&'static str, Counter> =
+                Family::with_config(&config, &Clock::system()).unwrap();
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(|| {
+                        start.wait();
+                        family.with(&"x", |c| c.inc(1));
+                    });
+                }
+            });
+            assert_eq!(family.overflowed(), 0);
+            assert_eq!(family.len(), 1);
+            assert_eq!(family.get(&"x").get(), 4);
+        }
+    }
+
+    #[test]
+    fn a_family_without_label_names_is_an_error() {
+        let family =
+            Family::<(u8, u8), Counter>::with_config(&FieldConfig::default(), &Clock::system());
+        assert!(matches!(family, Err(Error::Labels(_))));
     }
 }
