@@ -130,7 +130,7 @@ fn create(c: &mut Criterion) {
     const ROUTES: usize = 10;
     let mut g = c.benchmark_group("families/create_100k");
     g.sample_size(10);
-    let config = monsta::__private::FieldConfig {
+    let config = monsta::fields::FieldConfig {
         labels: Some(&["route", "status"]),
         max_series: Some(usize::from(N) * ROUTES),
         ..Default::default()
