@@ -111,15 +111,19 @@ const TABLES: usize = 16;
 /// | `SlidingWindow` | `s × 128 + 80` |
 /// | `Gauge` | 8 |
 /// | `RunningStats` | `s × 128` |
-/// | `Histogram` (`b` bounds) | `(b + 2) × 8` until two threads update it at once, then also `s ×` that rounded up to 128 |
+/// | `Histogram` (`b` bounds) | `(b + 1) × 8 + 72` until two threads update it at once, then `s × (128 + (b + 1) × 8)` more |
 /// | `SlidingPercentiles` | `max_samples × 32` (16 bytes a sample, its deque up to twice as long) |
 ///
 /// So a `Family<_, SlidingPercentiles>` at the default 1,000 series of the
 /// default 10,000 samples can hold 320 MB: bound it with `max_series` and
 /// `max_samples` (100 series of 1,000 samples: 3.2 MB). A
 /// `Family<_, Counter>` of 1,000 series on 8 cores (16 shards) holds about
-/// 2 MB, a `Family<_, Histogram>` with the 11 default bounds 112 KB until
+/// 2 MB, a `Family<_, Histogram>` with the 11 default bounds 168 KB until
 /// its series are contended.
+///
+/// Label values known only at run time (a request's path) are best
+/// `String`s: they are looked up with a borrowed `&str`. A `&'static str`
+/// label is looked up with a `&'static str`.
 pub struct Family<L, F> {
     tables: Box<[CachePadded<Table<L, F>>]>,
     hasher: DefaultHashBuilder,
