@@ -71,6 +71,12 @@ pub struct MyState {
     /// The service's version.
     #[monsta(rename = "ver", default = "1.0.0")]
     version: Value<String>,
+    /// Requests by route and status.
+    #[monsta(labels = ["route", "status"])]
+    http_requests: Family<(&'static str, u16), Counter>,
+    /// Request duration.
+    #[monsta(unit = "seconds", buckets = exponential_buckets(0.005, 2, 8))]
+    request_duration: Histogram,
 }
 
 #[tokio::main]
@@ -117,6 +123,12 @@ async fn simulate(state: Arc<MyState>) {
         if state.rate_limiter.request(1.0) {
             let latency = 20.0 + rng.unit() * 60.0 + if rng.below(20) == 0 { 200.0 } else { 0.0 };
             let db = (0.5 + rng.unit() * 4.0) / 1000.0;
+            let route = ["/", "/login", "/api/items"][rng.below(3) as usize];
+            let status = match rng.below(50) {
+                0 => 500,
+                1..=3 => 404,
+                _ => 200,
+            };
             state.transaction(|tx| {
                 tx.request_rate.inc(1.0);
                 tx.requests_today.inc(1.0);
@@ -124,6 +136,8 @@ async fn simulate(state: Arc<MyState>) {
                 tx.latency.update(latency);
                 tx.db_latency.update(db);
                 tx.db.queries.inc(1);
+                tx.http_requests.with(&(route, status), |c| c.inc(1));
+                tx.request_duration.observe(latency / 1000.0);
             });
             served_this_second += 1;
         }

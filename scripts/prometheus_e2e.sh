@@ -6,8 +6,10 @@
 # Builds and starts the example on a free loopback port (MONSTA_PORT, with
 # MONSTA_HOST=127.0.0.1), starts Prometheus on another, scraping the example
 # every second, waits for a scrape, then checks through Prometheus's HTTP
-# API that `up == 1` and that a field of the JSON endpoint has the same value
-# in Prometheus (and a string field as an info metric's label). Everything
+# API that `up == 1`, that a field of the JSON endpoint has the same value
+# in Prometheus (and a string field as an info metric's label), and that a
+# `histogram_quantile` over the request-duration histogram and a
+# `sum by (status)` over the labelled request counter have answers. Everything
 # it started is stopped on exit; after the build it gives up on its own
 # after E2E_TIMEOUT seconds.
 #
@@ -279,6 +281,28 @@ for key in strings[:1]:
         time_left()
         time.sleep(0.5)
 EOF
+
+# A histogram and a family, as one would query a fleet: a quantile from the
+# summed buckets' rates, and the requests summed by status.
+quantile='histogram_quantile(0.99, sum by (le) (rate(myapp_request_duration_seconds_bucket{job="monsta"}[10s])))'
+until p99=$(query "$quantile") && [[ -n "$p99" && "$p99" != NaN ]]; do
+  left || fail "no answer to $quantile within ${timeout_s}s"
+  sleep 0.5
+done
+say "$quantile = $p99"
+by_status='sum by (status) (myapp_http_requests_total{job="monsta"})'
+statuses() {
+  curl -fsS -G --data-urlencode "query=$by_status" "$prom/api/v1/query" 2>/dev/null |
+    python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(" ".join(sorted(s["metric"].get("status", "?") + "=" + s["value"][1] for s in r)))' 2>/dev/null || true
+}
+until by=$(statuses) && [[ "$by" == *200=* ]]; do
+  left || fail "no answer with status 200 to $by_status within ${timeout_s}s"
+  sleep 0.5
+done
+say "$by_status: $by"
 
 uptime=$(query "process_uptime_seconds{job=\"monsta\"}")
 [[ -n "$uptime" ]] || fail "no process_uptime_seconds in Prometheus"

@@ -14,6 +14,32 @@ pub mod fields {
 #[doc = include_str!("derive.md")]
 pub use monsta_derive::AppState;
 
+/// Derives [`fields::Labels`] for a struct (each named field a label,
+/// named after it, its type a [`fields::LabelValue`]) or a fieldless enum
+/// (a label value, its variant's name; and a label set of one label, named
+/// after the enum in snake case or by `#[monsta(label = "...")]`). The type
+/// also needs `Clone`, `PartialEq`, `Eq` and `Hash`.
+///
+/// ```
+/// use monsta::{Labels, fields::{Counter, Family}};
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, Labels)]
+/// enum Method { Get, Post }
+///
+/// #[derive(Clone, PartialEq, Eq, Hash, Labels)]
+/// struct Route { method: Method, path: &'static str }
+///
+/// let hits: Family<Route, Counter> = Family::new()?;
+/// hits.with(&Route { method: Method::Get, path: "/" }, |c| c.inc(1));
+/// assert_eq!(
+///     serde_json::to_string(&hits)?,
+///     r#"[{"labels":{"method":"Get","path":"/"},"value":1}]"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "derive")]
+pub use monsta_derive::Labels;
+
 #[cfg(feature = "http")]
 pub use monsta_http::*;
 

@@ -84,4 +84,17 @@ pub enum Error {
     /// A duration string (a `window`) could not be parsed, or was negative.
     #[error("window must be a positive duration such as `500ms`, `60s`, `10m` or `1h`, got `{0}`")]
     Duration(String),
+    /// The buckets of a [`Histogram`](crate::fields::Histogram) were empty,
+    /// not finite, not strictly increasing, or too many; or the arguments of
+    /// [`exponential_buckets`](crate::params::exponential_buckets) /
+    /// [`linear_buckets`](crate::params::linear_buckets) were out of range.
+    #[error("buckets {0}")]
+    Buckets(String),
+    /// `max_series` of a [`Family`](crate::fields::Family) was zero.
+    #[error("max_series must be positive, got 0")]
+    MaxSeries,
+    /// The label names of a [`Family`](crate::fields::Family) were missing,
+    /// of the wrong number, invalid, reserved or repeated.
+    #[error("labels {0}")]
+    Labels(String),
 }

@@ -59,6 +59,9 @@ pub enum MetricType {
     /// A text value, exported as an info metric (Prometheus:
     /// `<name>_info{value="..."} 1`).
     Info,
+    /// Cumulative buckets with a sum and a count (Prometheus:
+    /// `<name>_bucket{le="..."}`, `<name>_sum`, `<name>_count`).
+    Histogram,
 }
 
 /// One metric family a field type exports.
@@ -102,6 +105,11 @@ impl Family {
         Self::new(MetricType::Gauge, suffix, what)
     }
 
+    /// A histogram family ([`Samples::histogram`]), without a unit.
+    pub const fn histogram(suffix: &'static str, what: &'static str) -> Self {
+        Self::new(MetricType::Histogram, suffix, what)
+    }
+
     /// An info family.
     pub const fn info(suffix: &'static str, what: &'static str) -> Self {
         Self::new(MetricType::Info, suffix, what)
@@ -122,6 +130,33 @@ impl Family {
     }
 }
 
+/// The value of a histogram family: cumulative counts per upper bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistogramSample<'a> {
+    /// `(le, count)`: how many observations were at most `le`, for each
+    /// finite upper bound in increasing order. The `+Inf` bucket is
+    /// [`count`](Self::count).
+    pub buckets: &'a [(f64, u64)],
+    /// The sum of the observations.
+    pub sum: f64,
+    /// How many observations there were.
+    pub count: u64,
+}
+
+/// The value of one sample of a labelled series ([`Samples::series`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Sample<'a> {
+    /// The value of a counter family.
+    Counter(u64),
+    /// The value of a gauge family.
+    Gauge(f64),
+    /// The text of an info family.
+    Info(&'a str),
+    /// The value of a histogram family.
+    Histogram(HistogramSample<'a>),
+}
+
 /// Receives the samples of one field from
 /// [`Field::export`](crate::Field::export). `family` is an index into the
 /// field type's [`FAMILIES`](crate::Field::FAMILIES); a family that gets no
@@ -135,4 +170,28 @@ pub trait Samples {
     fn labelled(&mut self, family: usize, label_value: &str, value: f64);
     /// The text of an info family.
     fn info(&mut self, family: usize, value: &str);
+
+    /// The value of a histogram family. The default forwards to
+    /// [`series`](Self::series) with no labels.
+    fn histogram(&mut self, family: usize, value: HistogramSample<'_>) {
+        self.series(family, &[], Sample::Histogram(value));
+    }
+
+    /// One sample of a family, with `(name, value)` labels: what a
+    /// [`Family`](crate::fields::Family) of fields writes for each of its
+    /// series (the child's own label, such as a percentile's, last). The
+    /// default writes a sample without labels through the other methods and
+    /// leaves out one with labels, so an exporter that knows no labelled
+    /// series implements only those.
+    fn series(&mut self, family: usize, labels: &[(&str, &str)], value: Sample<'_>) {
+        if !labels.is_empty() {
+            return;
+        }
+        match value {
+            Sample::Counter(v) => self.counter(family, v),
+            Sample::Gauge(v) => self.gauge(family, v),
+            Sample::Info(v) => self.info(family, v),
+            Sample::Histogram(_) => {}
+        }
+    }
 }

@@ -12,6 +12,8 @@
 //! | [`SampledWindow`] | `set(x)`, `reset` | number: the last value, or `zero` once stale |
 //! | [`LeakyBucket`] | `request(amount)`, `reset` | `{"level", "capacity", "full"}` |
 //! | [`SlidingPercentiles`] | `update(x)`, `reset` | `{"n", "p50", …, "min", "max"}` |
+//! | [`Histogram`] | `observe(x)`, `reset` | `{"count", "sum", "buckets": [[le, cumulative], …]}` |
+//! | [`Family<L, F>`](Family) | `get(&labels)`, `with(&labels, f)`, `remove`, `clear` | `[{"labels": {…}, "value": …}, …]` |
 //!
 //! Every field is `Send + Sync` and updated through `&self`. Numbers that are
 //! NaN or infinite serialize as JSON `null`.
@@ -22,11 +24,23 @@
 //! rank samples ([`Ewma`], [`RunningStats`], [`SlidingPercentiles`]) ignore a
 //! NaN or infinite sample, since one would poison every later value.
 //! [`LeakyBucket::request`] refuses an amount that is negative or not finite.
+//!
+//! **Counters that go down.** A [`Counter`] is exported as a Prometheus
+//! counter, which only grows. [`Counter::set`] to a lower value and
+//! [`Counter::reset`] look to Prometheus like a restart of the process:
+//! `rate()` and `increase()` take the drop for a counter reset and count on
+//! from the new value (nothing goes negative), but what was counted since the
+//! last scrape before the drop is lost to them. Lower a counter only when
+//! what it counts really starts over; for a value that goes up and down use a
+//! [`Gauge`].
 
 mod attrs;
 mod counter;
 mod ewma;
+mod family;
 mod gauge;
+mod histogram;
+mod labels;
 mod leaky_bucket;
 mod periodic_sum;
 mod running_stats;
@@ -45,7 +59,10 @@ pub use attrs::{AttrKey, AttrKind, AttrValue};
 pub use attrs::{key_error, missing_error};
 pub use counter::Counter;
 pub use ewma::Ewma;
+pub use family::{Family, FamilySnapshot, Handle, OVERFLOW_LABEL, SeriesSnapshot};
 pub use gauge::Gauge;
+pub use histogram::{Histogram, HistogramSnapshot};
+pub use labels::{LabelPart, LabelQuery, LabelSet, LabelValue, Labels};
 pub use leaky_bucket::{LeakyBucket, LeakyBucketSnapshot};
 pub use periodic_sum::PeriodicSum;
 pub use running_stats::{RunningStats, RunningStatsSnapshot};
@@ -56,7 +73,7 @@ pub use value::{AnyValue, DefaultValue, Value, ValueType};
 
 use crate::{
     Clock, Error,
-    export::{Family, Samples},
+    export::{Family as ExportFamily, Samples},
 };
 
 /// What kind of field an entry of [`AppState::describe`](crate::AppState::describe) is.
@@ -83,6 +100,10 @@ pub enum FieldKind {
     LeakyBucket,
     /// [`SlidingPercentiles`].
     SlidingPercentiles,
+    /// [`Histogram`].
+    Histogram,
+    /// [`Family`]: one child field per label set.
+    Family,
     /// A nested state serialized inline (`#[monsta(flatten)]`).
     Flatten,
     /// A field type defined outside monsta, by the name it gives itself.
@@ -104,6 +125,8 @@ impl FieldKind {
             FieldKind::SampledWindow => "SampledWindow",
             FieldKind::LeakyBucket => "LeakyBucket",
             FieldKind::SlidingPercentiles => "SlidingPercentiles",
+            FieldKind::Histogram => "Histogram",
+            FieldKind::Family => "Family",
             FieldKind::Flatten => "Flatten",
             FieldKind::Custom(name) => name,
         }
@@ -141,7 +164,7 @@ pub trait Field: Serialize + Send + Sync {
 
     /// The metric families the field exports, in the order
     /// [`export`](Self::export) indexes them. Empty: nothing is exported.
-    const FAMILIES: &'static [Family];
+    const FAMILIES: &'static [ExportFamily];
 
     /// The current value.
     fn snapshot(&self) -> Self::Snapshot;
@@ -185,7 +208,7 @@ impl<'a> FieldRef<'a> {
     }
 
     /// The families the field exports ([`Field::FAMILIES`]).
-    pub fn families(&self) -> &'static [Family] {
+    pub fn families(&self) -> &'static [ExportFamily] {
         self.field.families()
     }
 
@@ -225,14 +248,14 @@ impl Debug for FieldRef<'_> {
 
 /// What [`FieldRef`] calls: [`Field`] as an object-safe trait.
 trait DynField: Send + Sync {
-    fn families(&self) -> &'static [Family];
+    fn families(&self) -> &'static [ExportFamily];
     fn export(&self, out: &mut dyn Samples);
     fn to_json(&self) -> serde_json::Value;
     fn as_any(&self) -> &dyn Any;
 }
 
 impl<T: Field + Serialize + 'static> DynField for T {
-    fn families(&self) -> &'static [Family] {
+    fn families(&self) -> &'static [ExportFamily] {
         T::FAMILIES
     }
     fn export(&self, out: &mut dyn Samples) {
@@ -248,7 +271,7 @@ impl<T: Field + Serialize + 'static> DynField for T {
 
 /// The one family of a field whose value is a single number: the field's
 /// own name, with its unit.
-pub(crate) const GAUGE: &[Family] = &[Family::gauge("", "").with_unit()];
+pub(crate) const GAUGE: &[ExportFamily] = &[ExportFamily::gauge("", "").with_unit()];
 
 /// The parameters `#[derive(AppState)]` read from a field's attributes, as
 /// [`Build::build`] receives them; each field type picks those it knows.
@@ -284,6 +307,16 @@ pub struct FieldConfig {
     pub quantiles: Option<&'static [f64]>,
     /// `max_samples`: how many samples a [`SlidingPercentiles`] keeps.
     pub max_samples: Option<usize>,
+    /// `buckets`: the finite upper bounds of a [`Histogram`].
+    pub buckets: Option<&'static [f64]>,
+    /// `labels`: the label names of a [`Family`] whose label sets are
+    /// tuples or plain values.
+    pub labels: Option<&'static [&'static str]>,
+    /// `max_series`: how many series a [`Family`] keeps.
+    pub max_series: Option<usize>,
+    /// `expire_after`: how long a [`Family`]'s series may go untouched
+    /// before it is dropped.
+    pub expire_after: Option<Duration>,
     /// The keys of a field type's own ([`Build::KEYS`]) as written, checked
     /// at compile time; read them with [`number`](Self::number) and
     /// [`text`](Self::text).

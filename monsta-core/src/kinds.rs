@@ -29,6 +29,9 @@
 //! 4. Its row in the derive's documentation (`src/derive.md` of the facade)
 //!    and UI cases under `tests/ui/`.
 //!
+//! A `Family<L, F>` takes its own keys and those of its child kind `F` (the
+//! derive reads `F` from the type's second argument).
+//!
 //! A field type defined outside monsta needs none of this: it implements
 //! `Field` and `Build` (declaring the keys of its own in `Build::KEYS`,
 //! which the derive's expansion checks at compile time), and the field is
@@ -65,6 +68,14 @@ pub const LEAK_RATE: &str = "leak_rate";
 pub const QUANTILES: &str = "quantiles";
 /// Field key: the number of samples a `SlidingPercentiles` keeps.
 pub const MAX_SAMPLES: &str = "max_samples";
+/// Field key: the upper bounds of a `Histogram`'s buckets.
+pub const BUCKETS: &str = "buckets";
+/// Field key: the label names of a `Family`.
+pub const LABELS: &str = "labels";
+/// Field key: how many series a `Family` keeps.
+pub const MAX_SERIES: &str = "max_series";
+/// Field key: how long a `Family`'s series may go untouched.
+pub const EXPIRE_AFTER: &str = "expire_after";
 /// Field key: the starting value, an expression.
 pub const DEFAULT: &str = "default";
 /// Field key: the JSON key.
@@ -92,6 +103,10 @@ pub const FIELD_KEYS: &[&str] = &[
     LEAK_RATE,
     QUANTILES,
     MAX_SAMPLES,
+    BUCKETS,
+    LABELS,
+    MAX_SERIES,
+    EXPIRE_AFTER,
     DEFAULT,
     RENAME,
     HELP,
@@ -115,6 +130,10 @@ pub const KIND_KEYS: &[&str] = &[
     LEAK_RATE,
     QUANTILES,
     MAX_SAMPLES,
+    BUCKETS,
+    LABELS,
+    MAX_SERIES,
+    EXPIRE_AFTER,
 ];
 
 /// The keys a field of a type of one's own (`#[monsta(field)]`) takes
@@ -134,6 +153,10 @@ pub fn example(key: &str) -> &'static str {
         LEAK_RATE => "leak_rate = 10",
         QUANTILES => "quantiles = [50, 99.9]",
         MAX_SAMPLES => "max_samples = 10000",
+        BUCKETS => "buckets = [0.01, 0.1, 1]",
+        LABELS => "labels = [\"method\", \"route\"]",
+        MAX_SERIES => "max_series = 1000",
+        EXPIRE_AFTER => "expire_after = \"10m\"",
         DEFAULT => "default = 1",
         RENAME => "rename = \"name\"",
         HELP => "help = \"Requests in the last minute.\"",
@@ -213,6 +236,7 @@ pub const KINDS: &[KindSpec] = &[
         FieldKind::SlidingPercentiles,
         &[WINDOW, QUANTILES, MAX_SAMPLES],
     ),
+    kind("Histogram", FieldKind::Histogram, &[BUCKETS]),
     KindSpec {
         default: true,
         ..kind("Counter", FieldKind::Counter, &[])
@@ -225,6 +249,14 @@ pub const KINDS: &[KindSpec] = &[
         display: "Value<T>",
         default: true,
         ..kind("Value", FieldKind::Value, &[])
+    },
+    KindSpec {
+        display: "Family<L, F>",
+        ..kind(
+            "Family",
+            FieldKind::Family,
+            &[LABELS, MAX_SERIES, EXPIRE_AFTER],
+        )
     },
 ];
 
@@ -267,7 +299,8 @@ mod tests {
     fn lookups() {
         assert_eq!(by_type_name("Value").unwrap().display, "Value<T>");
         assert!(by_type_name("Value<T>").is_none());
-        assert!(by_type_name("Histogram").is_none());
+        assert_eq!(by_type_name("Histogram").unwrap().keys, [BUCKETS]);
+        assert!(by_type_name("Histogram<T>").is_none());
         let window: Vec<_> = applies_to(WINDOW)
             .unwrap()
             .iter()

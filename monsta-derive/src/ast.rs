@@ -236,6 +236,46 @@ pub fn value_arg(ty: &syn::Type) -> Option<&syn::Type> {
     }
 }
 
+/// The label set and child types of a `Family<L, F>` as written.
+pub fn family_args(ty: &syn::Type) -> Option<(&syn::Type, &syn::Type)> {
+    let ty = match ty {
+        syn::Type::Group(g) => return family_args(&g.elem),
+        syn::Type::Paren(p) => return family_args(&p.elem),
+        ty => ty,
+    };
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    Some((types.next()?, types.next()?))
+}
+
+/// How many label values a label set type written as a tuple, a string or
+/// a primitive has; `None` for a type of its own (which names its labels).
+pub fn tuple_len(ty: &syn::Type) -> Option<usize> {
+    match ty {
+        syn::Type::Group(g) => tuple_len(&g.elem),
+        syn::Type::Paren(p) => tuple_len(&p.elem),
+        syn::Type::Tuple(t) => Some(t.elems.len()),
+        syn::Type::Reference(_) => Some(1),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            const PLAIN: &[&str] = &[
+                "String", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+                "i64", "i128", "isize", "bool",
+            ];
+            let last = p.path.segments.last()?.ident.to_string();
+            PLAIN.contains(&last.as_str()).then_some(1)
+        }
+        _ => None,
+    }
+}
+
 /// `::monsta`.
 pub fn default_krate() -> Path {
     let mut path = Path::from(Ident::new("monsta", Span::call_site()));

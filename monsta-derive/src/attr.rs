@@ -14,9 +14,9 @@ pub const MONSTA: &str = "monsta";
 
 /// The key names and their examples: monsta-core's table of kinds and keys.
 pub use monsta_core::kinds::{
-    ALPHA, CAPACITY, CONTAINER_KEYS, CRATE, FIELD, FIELD_KEYS, FLATTEN, HELP, LEAK_RATE,
-    MAX_SAMPLES, PREFIX, PRESET, QUANTILES, RENAME, RESET_AT, SKIP, TZ, UNIT, WINDOW, ZERO,
-    example,
+    ALPHA, BUCKETS, CAPACITY, CONTAINER_KEYS, CRATE, EXPIRE_AFTER, FIELD, FIELD_KEYS, FLATTEN,
+    HELP, LABELS, LEAK_RATE, MAX_SAMPLES, MAX_SERIES, PREFIX, PRESET, QUANTILES, RENAME, RESET_AT,
+    SKIP, TZ, UNIT, WINDOW, ZERO, example,
 };
 
 /// The errors of one input, reported together (serde's `Ctxt`).
@@ -74,6 +74,23 @@ pub struct Quantiles {
     pub expr: Expr,
 }
 
+/// The value of `buckets`: a list, or a call of `exponential_buckets` or
+/// `linear_buckets` with number literals.
+pub struct Buckets {
+    /// The bounds it stands for, or why it stands for none.
+    pub values: Result<Vec<f64>, monsta_core::Error>,
+    /// The whole value, for spans.
+    pub expr: Expr,
+}
+
+/// The value of `labels`.
+pub struct LabelNames {
+    /// The names.
+    pub names: Vec<LitStr>,
+    /// The whole list, for spans.
+    pub expr: Expr,
+}
+
 /// The value of `max_samples`.
 pub struct Count {
     /// Its value.
@@ -112,6 +129,10 @@ pub struct FieldAttrs {
     pub leak_rate: Option<Number>,
     pub quantiles: Option<Quantiles>,
     pub max_samples: Option<Count>,
+    pub buckets: Option<Buckets>,
+    pub labels: Option<LabelNames>,
+    pub max_series: Option<Count>,
+    pub expire_after: Option<Window>,
     pub default: Option<Expr>,
     pub rename: Option<LitStr>,
     pub help: Option<LitStr>,
@@ -333,6 +354,10 @@ fn field_key(meta: &ParseNestedMeta, out: &mut FieldAttrs, errors: &mut Errors) 
         LEAK_RATE => out.leak_rate = number_or_error(&expr, name, errors),
         QUANTILES => out.quantiles = quantiles(expr, errors),
         MAX_SAMPLES => out.max_samples = count(&expr, name, errors),
+        BUCKETS => out.buckets = buckets(expr, errors),
+        LABELS => out.labels = label_names(expr, errors),
+        MAX_SERIES => out.max_series = count(&expr, name, errors),
+        EXPIRE_AFTER => out.expire_after = duration(&expr, EXPIRE_AFTER, errors),
         _ => out.default = Some(expr),
     }
     Ok(())
@@ -461,6 +486,10 @@ fn number_or_error(expr: &Expr, key: &str, errors: &mut Errors) -> Option<Number
 }
 
 fn window(expr: &Expr, errors: &mut Errors) -> Option<Window> {
+    duration(expr, WINDOW, errors)
+}
+
+fn duration(expr: &Expr, key: &str, errors: &mut Errors) -> Option<Window> {
     if let Expr::Lit(syn::ExprLit {
         lit: Lit::Str(s), ..
     }) = ungroup(expr)
@@ -470,12 +499,113 @@ fn window(expr: &Expr, errors: &mut Errors) -> Option<Window> {
     if let Some(n) = number(expr) {
         return Some(Window::Secs(n));
     }
+    let example = if key == WINDOW { "60s" } else { "10m" };
+    let secs = if key == WINDOW { "60" } else { "600" };
     errors.error(
         expr,
-        "expected a duration for `window`: a string such as `window = \"60s\"` \
-         (units ms, s, m, h) or a number of seconds such as `window = 60`",
+        format_args!(
+            "expected a duration for `{key}`: a string such as `{key} = \"{example}\"` \
+             (units ms, s, m, h) or a number of seconds such as `{key} = {secs}`"
+        ),
     );
     None
+}
+
+/// `buckets = [..]`, `buckets = exponential_buckets(start, factor, count)`
+/// or `buckets = linear_buckets(start, width, count)`.
+fn buckets(expr: Expr, errors: &mut Errors) -> Option<Buckets> {
+    let help = "expected a list of upper bounds for `buckets`, such as \
+                `buckets = [0.01, 0.1, 1]`, or `buckets = exponential_buckets(0.001, 2, 12)` \
+                or `buckets = linear_buckets(10, 10, 5)` (start, factor or width, count)";
+    match ungroup(&expr) {
+        Expr::Array(array) => {
+            let mut list = Vec::new();
+            for elem in &array.elems {
+                match number(elem) {
+                    Some(n) => list.push(n.value),
+                    None => {
+                        errors.error(elem, help);
+                        return None;
+                    }
+                }
+            }
+            let values = monsta_core::params::check_buckets(&list).map(|()| list);
+            Some(Buckets { values, expr })
+        }
+        Expr::Call(call) => {
+            let name = match ungroup(&call.func) {
+                Expr::Path(p) => p.path.get_ident().map(Ident::to_string),
+                _ => None,
+            };
+            let args: Option<Vec<f64>> = call
+                .args
+                .iter()
+                .map(|a| number(a).map(|n| n.value))
+                .collect();
+            let (Some(name), Some(args)) = (name, args) else {
+                errors.error(&expr, help);
+                return None;
+            };
+            let count = match args.get(2) {
+                Some(&c) if args.len() == 3 && c >= 0.0 && c.fract() == 0.0 => c as usize,
+                _ => {
+                    errors.error(
+                        &expr,
+                        format_args!(
+                            "`{name}` takes three numbers: start, {}, and a whole count",
+                            if name == "linear_buckets" {
+                                "width"
+                            } else {
+                                "factor"
+                            }
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let values = match name.as_str() {
+                "exponential_buckets" => {
+                    monsta_core::params::exponential_buckets(args[0], args[1], count)
+                }
+                "linear_buckets" => monsta_core::params::linear_buckets(args[0], args[1], count),
+                _ => {
+                    errors.error(&call.func, help);
+                    return None;
+                }
+            };
+            Some(Buckets { values, expr })
+        }
+        _ => {
+            errors.error(&expr, help);
+            None
+        }
+    }
+}
+
+/// `labels = ["method", "route"]`.
+fn label_names(expr: Expr, errors: &mut Errors) -> Option<LabelNames> {
+    let help = format_args!(
+        "expected a list of label names for `{LABELS}`, such as `{}`",
+        example(LABELS)
+    )
+    .to_string();
+    let Expr::Array(array) = ungroup(&expr) else {
+        errors.error(&expr, help);
+        return None;
+    };
+    let mut names = Vec::new();
+    for elem in &array.elems {
+        match ungroup(elem) {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => names.push(s.clone()),
+            _ => {
+                errors.error(elem, &help);
+                return None;
+            }
+        }
+    }
+    Some(LabelNames { names, expr })
 }
 
 fn quantiles(expr: Expr, errors: &mut Errors) -> Option<Quantiles> {

@@ -568,6 +568,22 @@ fn config(field: &Field, private: &TokenStream) -> TokenStream {
         let n = Literal::usize_suffixed(m.value);
         entries.push(quote!(max_samples: #private::Some(#n)));
     }
+    if let Some(Ok(values)) = a.buckets.as_ref().map(|b| &b.values) {
+        let values = values.iter().map(|v| float(*v));
+        entries.push(quote!(buckets: #private::Some(&[#(#values),*])));
+    }
+    if let Some(l) = &a.labels {
+        let names = &l.names;
+        entries.push(quote!(labels: #private::Some(&[#(#names),*])));
+    }
+    if let Some(m) = &a.max_series {
+        let n = Literal::usize_suffixed(m.value);
+        entries.push(quote!(max_series: #private::Some(#n)));
+    }
+    if let Some(Ok(d)) = a.expire_after.as_ref().map(valid::window) {
+        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+        entries.push(quote!(expire_after: #private::Some(#private::Duration::new(#secs, #nanos))));
+    }
     entries.extend(own::config_entry(field, private));
     if entries.is_empty() {
         quote!(&<#private::FieldConfig as #private::Default>::default())

@@ -11,6 +11,7 @@ mod attr;
 mod docs;
 mod expand;
 mod fallback;
+mod labels;
 mod own;
 mod valid;
 
@@ -22,4 +23,11 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_app_state(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `monsta::fields::Labels`; see the `monsta` crate's documentation.
+#[proc_macro_derive(Labels, attributes(monsta))]
+pub fn derive_labels(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    labels::derive(&input).into()
 }

@@ -6,13 +6,14 @@
 use std::{collections::HashMap, time::Duration};
 
 use monsta_core::{
+    FieldKind,
     kinds::{self, KindSpec},
     params,
 };
 use quote::ToTokens;
 
 use crate::{
-    ast::{Field, Input, Kind},
+    ast::{self, Field, Input, Kind},
     attr::{self, Errors, Number, Window},
 };
 
@@ -111,21 +112,94 @@ fn check_field(field: &Field, errors: &mut Errors) {
         Kind::Builtin(spec) => spec,
         Kind::Own => return check_own(field, errors),
     };
+    let child = (spec.kind == FieldKind::Family)
+        .then(|| ast::family_args(field.ty).and_then(|(_, child)| Kind::of(child)))
+        .flatten()
+        .and_then(|k| match k {
+            Kind::Builtin(spec) => Some(spec),
+            Kind::Own => None,
+        });
+    let takes = |key: &str| {
+        spec.takes(key) || (key != kinds::DEFAULT && child.is_some_and(|c| c.takes(key)))
+    };
     for (key, ident) in &attrs.keys {
         if let Some(kinds) = kinds::applies_to(key)
-            && !spec.takes(key)
+            && !takes(key)
         {
+            let what = match child {
+                Some(c) => format!("`Family<L, {}>`", c.display),
+                None => format!("`{}`", kind.name()),
+            };
             errors.error(
                 ident,
                 format_args!(
-                    "`{key}` applies only to {} fields, not to `{}`",
+                    "`{key}` applies only to {} fields, not to {what}",
                     type_list(kinds),
-                    kind.name()
                 ),
             );
         }
     }
-    check_values(field, spec, errors);
+    check_values(field, spec, child, &takes, errors);
+    if spec.kind == FieldKind::Family {
+        check_family(field, errors);
+    }
+}
+
+/// The label names of a family: valid, distinct, and given (as many as
+/// the tuple has values) when the label set is a tuple or a plain value.
+fn check_family(field: &Field, errors: &mut Errors) {
+    let attrs = &field.attrs;
+    let labels = ast::family_args(field.ty).map(|(labels, _)| labels);
+    if let Some(names) = &attrs.labels {
+        let mut seen: Vec<String> = Vec::new();
+        for name in &names.names {
+            let text = name.value();
+            if let Err(e) = params::check_label_name(&text) {
+                errors.error(name, e);
+            } else if seen.contains(&text) {
+                errors.error(name, format_args!("duplicate label name `{text}`"));
+            }
+            seen.push(text);
+        }
+        if let Some(len) = labels.and_then(ast::tuple_len)
+            && len != names.names.len()
+        {
+            errors.error(
+                &names.expr,
+                format_args!(
+                    "`labels` must name each of the {len} values of the label set, got {} name{}",
+                    names.names.len(),
+                    if names.names.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
+    } else if let Some(labels) = labels
+        && let Some(len) = ast::tuple_len(labels)
+    {
+        let example: Vec<String> = (1..=len).map(|i| format!("\"label{i}\"")).collect();
+        errors.error(
+            labels,
+            format_args!(
+                "a `Family` of `{}` needs its label names: add `#[monsta(labels = [{}])]`, or \
+                 use a struct with `#[derive(monsta::Labels)]`",
+                type_text(labels),
+                example.join(", ")
+            ),
+        );
+    }
+    if let Some(m) = &attrs.max_series {
+        report(errors, &m.lit, params::check_max_series(m.value).map(drop));
+    }
+    if let Some(w) = &attrs.expire_after
+        && let Err(e) = window(w)
+    {
+        // The checks are a window's; the message names the key.
+        let message = e.to_string().replacen("window", "expire_after", 1);
+        match &w {
+            Window::Text(s) => errors.error(s, message),
+            Window::Secs(n) => errors.error(&n.expr, message),
+        }
+    }
 }
 
 /// A `#[monsta(field)]` field: of monsta's keys, only those every field
@@ -173,9 +247,22 @@ fn check_metric_word(lit: &syn::LitStr, key: &str, what: &str, errors: &mut Erro
     }
 }
 
-fn check_values(field: &Field, kind: &KindSpec, errors: &mut Errors) {
+fn check_values(
+    field: &Field,
+    kind: &KindSpec,
+    child: Option<&KindSpec>,
+    takes: &dyn Fn(&str) -> bool,
+    errors: &mut Errors,
+) {
     let attrs = &field.attrs;
-    let applies = |key| kind.takes(key);
+    let applies = |key| takes(key);
+    if let Some(b) = attrs.buckets.as_ref().filter(|_| applies(attr::BUCKETS))
+        && let Err(e) = &b.values
+    {
+        errors.error(&b.expr, e);
+    }
+    // A family needs what its child needs.
+    let kind = child.unwrap_or(kind);
     if let Some(unit) = &attrs.unit {
         check_metric_word(unit, attr::UNIT, "a unit name", errors);
     }

@@ -24,7 +24,7 @@ use prometheus_client::{
 
 use crate::{
     Format,
-    model::{Body, Family, Head, INFO_LABEL, Kind, Layout},
+    model::{Body, Family, Head, Histogram, INFO_LABEL, Kind, Layout, Point},
 };
 
 /// Writes `families` (of `layout`) to `encoder` in `format`.
@@ -57,6 +57,7 @@ fn openmetrics(
         Kind::Counter => MetricType::Counter,
         Kind::Gauge => MetricType::Gauge,
         Kind::Info => MetricType::Info,
+        Kind::Histogram => MetricType::Histogram,
     };
     match body {
         Body::Counter(v) => encoder
@@ -76,7 +77,50 @@ fn openmetrics(
         Body::Info(value) => encoder
             .encode_descriptor(name, help, None, kind)?
             .encode_info(&[(INFO_LABEL, value.as_str())]),
+        Body::Histogram(h) => histogram(encoder.encode_descriptor(name, help, unit, kind)?, h),
+        Body::Series(samples) => {
+            let unit = if head.kind == Kind::Info { None } else { unit };
+            series(
+                encoder.encode_descriptor(name, help, unit, kind)?,
+                samples,
+                Format::OpenMetrics,
+            )
+        }
     }
+}
+
+fn histogram(mut metric: MetricEncoder<'_>, h: &Histogram) -> fmt::Result {
+    metric.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.non_cumulative(), None)
+}
+
+/// Labelled samples (a family of fields' series), under a family already
+/// described. prometheus-client escapes the label values.
+fn series(
+    mut metric: MetricEncoder<'_>,
+    samples: &[(Vec<(String, String)>, Point)],
+    format: Format,
+) -> fmt::Result {
+    for (labels, point) in samples {
+        match point {
+            Point::Counter(v) => match format {
+                Format::OpenMetrics => metric
+                    .encode_family(labels)?
+                    .encode_counter::<NoLabelSet, _, f64>(v, None)?,
+                Format::Text => metric.encode_family(labels)?.encode_gauge(v)?,
+            },
+            Point::Gauge(v) => metric.encode_family(labels)?.encode_gauge(v)?,
+            Point::Info(value) => {
+                let mut all = labels.clone();
+                all.push((INFO_LABEL.to_owned(), value.clone()));
+                match format {
+                    Format::OpenMetrics => metric.encode_info(&all)?,
+                    Format::Text => metric.encode_family(&all)?.encode_gauge(&1_i64)?,
+                }
+            }
+            Point::Histogram(h) => histogram(metric.encode_family(labels)?, h)?,
+        }
+    }
+    Ok(())
 }
 
 fn text(head: &Head, body: &Body, help: &str, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
@@ -84,6 +128,7 @@ fn text(head: &Head, body: &Body, help: &str, encoder: &mut DescriptorEncoder<'_
     let kind = match head.kind {
         Kind::Counter => MetricType::Counter,
         Kind::Gauge | Kind::Info => MetricType::Gauge,
+        Kind::Histogram => MetricType::Histogram,
     };
     match body {
         Body::Counter(v) => encoder
@@ -104,6 +149,12 @@ fn text(head: &Head, body: &Body, help: &str, encoder: &mut DescriptorEncoder<'_
             .encode_descriptor(name, help, None, kind)?
             .encode_family(&[(INFO_LABEL, value.as_str())])?
             .encode_gauge(&1_i64),
+        Body::Histogram(h) => histogram(encoder.encode_descriptor(name, help, None, kind)?, h),
+        Body::Series(samples) => series(
+            encoder.encode_descriptor(name, help, None, kind)?,
+            samples,
+            Format::Text,
+        ),
     }
 }
 

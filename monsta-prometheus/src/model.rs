@@ -7,7 +7,7 @@
 
 use monsta_core::{
     FieldInfo, FieldKind, FieldRef, Visitor,
-    export::{Family as ExportFamily, MetricType, Samples},
+    export::{Family as ExportFamily, HistogramSample, MetricType, Sample as Value, Samples},
 };
 use prometheus_client::registry::Unit;
 
@@ -25,6 +25,8 @@ pub(crate) enum Kind {
     Gauge,
     /// An info metric, `<name>_info{value="..."} 1`.
     Info,
+    /// A histogram, `<name>_bucket{le="..."}`, `<name>_sum`, `<name>_count`.
+    Histogram,
 }
 
 /// The part of a family that stays the same from scrape to scrape.
@@ -71,6 +73,51 @@ pub(crate) enum Body {
     },
     /// The value of an info metric's label.
     Info(String),
+    /// A histogram without labels.
+    Histogram(Histogram),
+    /// Samples with labels (a family of fields' series), in the order
+    /// written.
+    Series(Vec<(Vec<(String, String)>, Point)>),
+}
+
+/// A histogram's value: `buckets` are cumulative counts per finite bound.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Histogram {
+    pub buckets: Vec<(f64, u64)>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Histogram {
+    fn of(h: &HistogramSample<'_>) -> Self {
+        Histogram {
+            buckets: h.buckets.to_vec(),
+            sum: h.sum,
+            count: h.count,
+        }
+    }
+
+    /// The buckets as prometheus-client's encoder takes them: the count of
+    /// each bucket alone, the `+Inf` bucket last.
+    pub fn non_cumulative(&self) -> Vec<(f64, u64)> {
+        let mut out = Vec::with_capacity(self.buckets.len() + 1);
+        let mut before = 0u64;
+        for &(le, c) in &self.buckets {
+            out.push((le, c.wrapping_sub(before)));
+            before = c;
+        }
+        out.push((f64::INFINITY, self.count.wrapping_sub(before)));
+        out
+    }
+}
+
+/// The value of one labelled sample.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Point {
+    Counter(u64),
+    Gauge(f64),
+    Info(String),
+    Histogram(Histogram),
 }
 
 /// One family of a scrape: the index of its [`Head`] in the [`Layout`], and
@@ -170,6 +217,7 @@ impl Visitor for Reader {
         self.events.push(Event::Field(info.clone(), families));
         let mut out = FieldSamples {
             field: self.fields,
+            start: self.samples.len(),
             families,
             samples: &mut self.samples,
         };
@@ -183,6 +231,8 @@ impl Visitor for Reader {
 /// of the field type: it is left out (and asserted in debug builds).
 struct FieldSamples<'a> {
     field: usize,
+    /// Where the field's samples start in `samples`.
+    start: usize,
     families: &'static [ExportFamily],
     samples: &'a mut Vec<Sample>,
 }
@@ -236,6 +286,44 @@ impl Samples for FieldSamples<'_> {
 
     fn info(&mut self, family: usize, value: &str) {
         self.push(family, MetricType::Info, Body::Info(value.to_owned()));
+    }
+
+    fn histogram(&mut self, family: usize, value: HistogramSample<'_>) {
+        let body = Body::Histogram(Histogram::of(&value));
+        self.push(family, MetricType::Histogram, body);
+    }
+
+    fn series(&mut self, family: usize, labels: &[(&str, &str)], value: Value<'_>) {
+        let (ty, point) = match value {
+            Value::Counter(v) => (MetricType::Counter, Point::Counter(v)),
+            Value::Gauge(v) => (MetricType::Gauge, Point::Gauge(v)),
+            Value::Info(v) => (MetricType::Info, Point::Info(v.to_owned())),
+            Value::Histogram(h) => (MetricType::Histogram, Point::Histogram(Histogram::of(&h))),
+            _ => return,
+        };
+        let declared = self.families.get(family).map(|f| f.ty);
+        debug_assert_eq!(declared, Some(ty), "a sample of an undeclared family");
+        if declared != Some(ty) {
+            return;
+        }
+        let labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        // The series of one family make one body, however the field
+        // interleaves its families.
+        let start = self.start;
+        if let Some(Sample {
+            body: Body::Series(samples),
+            ..
+        }) = self.samples[start..]
+            .iter_mut()
+            .find(|s| s.family == family && matches!(s.body, Body::Series(_)))
+        {
+            samples.push((labels, point));
+            return;
+        }
+        self.push(family, ty, Body::Series(vec![(labels, point)]));
     }
 }
 
@@ -301,6 +389,13 @@ impl Builder {
                 (info.clone(), vec![info, full])
             }
             Kind::Gauge => (full.clone(), vec![full]),
+            Kind::Histogram => {
+                let reserved = ["", "_bucket", "_sum", "_count", "_created"]
+                    .iter()
+                    .map(|s| format!("{full}{s}"))
+                    .collect();
+                (full.clone(), reserved)
+            }
         };
         for name in reserved {
             let (index, path) = owner;
@@ -484,6 +579,7 @@ impl FieldHeads<'_> {
             let (name, kind) = match family.ty {
                 MetricType::Counter => (strip(&name, "total").to_owned(), Kind::Counter),
                 MetricType::Info => (strip(&name, "info").to_owned(), Kind::Info),
+                MetricType::Histogram => (name, Kind::Histogram),
                 _ => (name, Kind::Gauge),
             };
             let help = if family.what.is_empty() {
@@ -628,7 +724,10 @@ mod agreement {
     use super::*;
     use monsta_core::{
         Field,
-        fields::{Counter, Ewma, Gauge, LeakyBucket, RunningStats, SlidingPercentiles, Value},
+        fields::{
+            Counter, Ewma, Family as Labelled, Gauge, Histogram, LeakyBucket, RunningStats,
+            SlidingPercentiles, Value,
+        },
         keys::{Key, metric_clash},
     };
     use proptest::prelude::*;
@@ -657,6 +756,11 @@ mod agreement {
         "child_a",
         "größe",
         "gr__e",
+        "h",
+        "h_bucket",
+        "h_sum",
+        "h_count",
+        "h_created",
     ];
     const UNITS: &[Option<&str>] = &[None, Some("seconds"), Some("total"), Some("mean"), Some("")];
     const PREFIXES: &[Option<&str>] = &[None, Some("app"), Some("9app"), Some("")];
@@ -670,7 +774,12 @@ mod agreement {
             3 => (fields.3.as_field_ref(), SlidingPercentiles::FAMILIES),
             4 => (fields.4.as_field_ref(), LeakyBucket::FAMILIES),
             5 => (fields.5.as_field_ref(), Value::<String>::FAMILIES),
-            _ => (fields.6.as_field_ref(), Ewma::FAMILIES),
+            6 => (fields.6.as_field_ref(), Ewma::FAMILIES),
+            7 => (fields.7.as_field_ref(), Histogram::FAMILIES),
+            _ => (
+                fields.8.as_field_ref(),
+                Labelled::<String, Histogram>::FAMILIES,
+            ),
         }
     }
 
@@ -682,6 +791,8 @@ mod agreement {
         LeakyBucket,
         Value<String>,
         Ewma,
+        Histogram,
+        Labelled<String, Histogram>,
     );
 
     /// One field: name, kind, unit, and whether it sits in a flattened
@@ -696,7 +807,7 @@ mod agreement {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
         #[test]
         fn compile_time_and_run_time_agree(
-            specs in prop::collection::vec((0..NAMES.len(), 0..7usize, 0..UNITS.len(), any::<bool>()), 1..6),
+            specs in prop::collection::vec((0..NAMES.len(), 0..9usize, 0..UNITS.len(), any::<bool>()), 1..6),
             prefix in 0..PREFIXES.len(),
         ) {
             let kinds: Kinds = (
@@ -707,6 +818,12 @@ mod agreement {
                 LeakyBucket::new(10.0, 1.0).unwrap(),
                 Value::new(String::from("v")),
                 Ewma::new(0.5, Some(1.0)).unwrap(),
+                Histogram::default(),
+                {
+                    let family = Labelled::with_labels(&["a"]).unwrap();
+                    family.with("x", |h: &Histogram| h.observe(1.0));
+                    family
+                },
             );
             let prefix = PREFIXES[prefix];
             // The parent's own fields first, then the child's, as a visit

@@ -15,7 +15,8 @@
 //!   an info metric's a final `_info`;
 //! - the lines of a counter use `<name>_total`, `<name>_created` and
 //!   `<name>`; of an info metric `<name>_info` and `<name>`; of a gauge
-//!   `<name>`.
+//!   `<name>`; of a histogram `<name>`, `<name>_bucket`, `<name>_sum`,
+//!   `<name>_count` and `<name>_created`.
 //!
 //! Two fields clash when a name one uses is a name the other uses. The
 //! families of one field may share names (a `Value` has three families of
@@ -212,7 +213,7 @@ const fn reserved(field: &Flat, prefix: Option<&str>, family: usize, r: usize) -
     match fam.ty {
         MetricType::Counter => name.strip_str("total"),
         MetricType::Info => name.strip_str("info"),
-        MetricType::Gauge => {}
+        MetricType::Gauge | MetricType::Histogram => {}
     }
     if fam.unit && has_unit && !matches!(fam.ty, MetricType::Info) {
         name.push(b'_');
@@ -227,6 +228,11 @@ const fn reserved(field: &Flat, prefix: Option<&str>, family: usize, r: usize) -
         (MetricType::Counter, 1) => Some(name.with("_created")),
         (MetricType::Counter, 2) | (MetricType::Gauge, 0) | (MetricType::Info, 1) => Some(name),
         (MetricType::Info, 0) => Some(name.with("_info")),
+        (MetricType::Histogram, 0) => Some(name),
+        (MetricType::Histogram, 1) => Some(name.with("_bucket")),
+        (MetricType::Histogram, 2) => Some(name.with("_sum")),
+        (MetricType::Histogram, 3) => Some(name.with("_count")),
+        (MetricType::Histogram, 4) => Some(name.with("_created")),
         _ => None,
     }
 }

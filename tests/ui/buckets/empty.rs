@@ -1,0 +1,9 @@
+use monsta::{AppState, fields::Histogram};
+
+#[derive(AppState)]
+struct State {
+    #[monsta(buckets = [])]
+    latency: Histogram,
+}
+
+fn main() {}
