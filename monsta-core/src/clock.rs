@@ -21,7 +21,7 @@
 
 use std::{
     sync::{
-        Arc, OnceLock,
+        Arc, LazyLock, OnceLock,
         atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
     thread::Thread,
@@ -42,8 +42,22 @@ const PROBE_EVERY: u32 = 100;
 /// never reaches it (it is 584 years).
 const STALE: u64 = u64::MAX;
 
-/// The coarse time in nanoseconds since [`SystemBase::start`], or [`STALE`].
-static NOW: AtomicU64 = AtomicU64::new(STALE);
+/// The time of every [`Clock::system`]: the coarse time in nanoseconds since
+/// [`SystemBase::start`], or [`STALE`]. A `Clock` is a pointer to its time
+/// word, this one or a [`ManualClock`]'s, so reading it is one load whatever
+/// the clock.
+static SYSTEM: LazyLock<Arc<Inner>> = LazyLock::new(|| {
+    Arc::new(Inner {
+        mono: AtomicU64::new(STALE),
+        wall: AtomicI64::new(0),
+        system: true,
+    })
+});
+
+/// The published system time.
+fn now_cell() -> &'static AtomicU64 {
+    &SYSTEM.mono
+}
 
 /// Whether the refresh thread is parked (or about to park).
 static PARKED: AtomicBool = AtomicBool::new(false);
@@ -63,14 +77,14 @@ static PARKED: AtomicBool = AtomicBool::new(false);
 /// manual.advance(Duration::from_secs(5));
 /// assert_eq!(clock.now() - t0, Duration::from_secs(5));
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct Clock(Source);
+#[derive(Clone, Debug)]
+pub struct Clock(Arc<Inner>);
 
-#[derive(Clone, Debug, Default)]
-enum Source {
-    #[default]
-    System,
-    Manual(Arc<ManualInner>),
+impl Default for Clock {
+    /// [`Clock::system`].
+    fn default() -> Self {
+        Clock::system()
+    }
 }
 
 struct SystemBase {
@@ -110,12 +124,12 @@ fn upkeep() {
     let mut probing = false;
     loop {
         std::thread::sleep(RESOLUTION);
-        if probing && NOW.load(Ordering::SeqCst) == STALE {
+        if probing && now_cell().load(Ordering::SeqCst) == STALE {
             // Nothing read the time since the last tick. A reader that
             // publishes a time after this store sees `PARKED` and unparks
             // us; one that published before it is seen by the load below.
             PARKED.store(true, Ordering::SeqCst);
-            while NOW.load(Ordering::SeqCst) == STALE {
+            while now_cell().load(Ordering::SeqCst) == STALE {
                 std::thread::park();
             }
             PARKED.store(false, Ordering::SeqCst);
@@ -126,7 +140,7 @@ fn upkeep() {
         if ticks >= PROBE_EVERY {
             ticks = 0;
             probing = true;
-            NOW.store(STALE, Ordering::SeqCst);
+            now_cell().store(STALE, Ordering::SeqCst);
         } else {
             publish(base.precise());
         }
@@ -135,7 +149,7 @@ fn upkeep() {
 
 /// Publishes `t` unless a reader has published a later time.
 fn publish(t: u64) {
-    let _ = NOW.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+    let _ = now_cell().fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
         (cur == STALE || cur < t).then_some(t)
     });
 }
@@ -146,7 +160,7 @@ fn publish(t: u64) {
 fn system_nanos_slow() -> u64 {
     let base = system_base();
     let t = base.precise();
-    match NOW.compare_exchange(STALE, t, Ordering::SeqCst, Ordering::SeqCst) {
+    match now_cell().compare_exchange(STALE, t, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {
             if PARKED.load(Ordering::SeqCst)
                 && let Some(thread) = &base.upkeep
@@ -159,12 +173,6 @@ fn system_nanos_slow() -> u64 {
         // published, so this thread's readings never go backwards.
         Err(seen) => seen,
     }
-}
-
-#[inline]
-fn system_nanos() -> u64 {
-    let t = NOW.load(Ordering::Relaxed);
-    if t != STALE { t } else { system_nanos_slow() }
 }
 
 /// Whether the system clock's refresh thread is parked because nothing has
@@ -188,7 +196,7 @@ impl Clock {
     /// first call starts its refresh thread.
     pub fn system() -> Self {
         system_base();
-        Clock(Source::System)
+        Clock(SYSTEM.clone())
     }
 
     /// Monotonic time since this clock's origin (process start for the system
@@ -201,9 +209,26 @@ impl Clock {
     /// [`now`](Self::now) in nanoseconds: what the fields store.
     #[inline]
     pub(crate) fn nanos(&self) -> u64 {
-        match &self.0 {
-            Source::System => system_nanos(),
-            Source::Manual(m) => m.mono.load(Ordering::Acquire),
+        let t = self.raw_nanos();
+        if t != STALE { t } else { self.nanos_slow() }
+    }
+
+    /// The published time: [`nanos`](Self::nanos), or `u64::MAX` when the
+    /// system clock's time is not fresh. A field that compares the time with
+    /// a deadline compares this (one load): `u64::MAX` passes every
+    /// deadline, and the slow path behind it reads [`nanos`](Self::nanos).
+    #[inline]
+    pub(crate) fn raw_nanos(&self) -> u64 {
+        self.0.mono.load(Ordering::Acquire)
+    }
+
+    #[cold]
+    fn nanos_slow(&self) -> u64 {
+        if self.0.system {
+            system_nanos_slow()
+        } else {
+            // A manual clock at the end of its range.
+            STALE
         }
     }
 
@@ -211,25 +236,29 @@ impl Clock {
     /// [`PeriodicSum`](crate::fields::PeriodicSum). Unlike [`now`](Self::now)
     /// it may jump in either direction.
     pub fn wall(&self) -> Timestamp {
-        match &self.0 {
-            Source::System => Timestamp::now(),
-            Source::Manual(m) => {
-                Timestamp::from_nanosecond(i128::from(m.wall.load(Ordering::Acquire)))
-                    .unwrap_or(Timestamp::UNIX_EPOCH)
-            }
+        if self.0.system {
+            Timestamp::now()
+        } else {
+            Timestamp::from_nanosecond(i128::from(self.0.wall.load(Ordering::Acquire)))
+                .unwrap_or(Timestamp::UNIX_EPOCH)
         }
     }
 
     /// Whether this is a [`ManualClock`].
     pub fn is_manual(&self) -> bool {
-        matches!(self.0, Source::Manual(_))
+        !self.0.system
     }
 }
 
+/// A clock's time: the system's (one, [`SYSTEM`]) or a [`ManualClock`]'s.
 #[derive(Debug)]
-struct ManualInner {
+struct Inner {
+    /// Monotonic nanoseconds; for the system clock, [`STALE`] when not
+    /// fresh.
     mono: AtomicU64,
+    /// Wall-clock nanoseconds since the Unix epoch (manual clocks only).
     wall: AtomicI64,
+    system: bool,
 }
 
 /// A clock that only moves when told to: the way to test anything built on
@@ -258,7 +287,7 @@ struct ManualInner {
 /// # Ok::<(), monsta_core::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct ManualClock(Arc<ManualInner>);
+pub struct ManualClock(Arc<Inner>);
 
 impl Default for ManualClock {
     fn default() -> Self {
@@ -278,15 +307,16 @@ impl ManualClock {
 
     /// A clock at monotonic time zero and the given wall time.
     pub fn starting_at(wall: Timestamp) -> Self {
-        ManualClock(Arc::new(ManualInner {
+        ManualClock(Arc::new(Inner {
             mono: AtomicU64::new(0),
             wall: AtomicI64::new(clamp_nanos(wall.as_nanosecond())),
+            system: false,
         }))
     }
 
     /// A [`Clock`] handle reading this clock.
     pub fn clock(&self) -> Clock {
-        Clock(Source::Manual(self.0.clone()))
+        Clock(self.0.clone())
     }
 
     /// Moves monotonic and wall time forward by `d`.

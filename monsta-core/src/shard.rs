@@ -232,30 +232,28 @@ impl ShardedU64 {
     }
 }
 
-/// The magnitude past which an integer cell takes no more (it moves to the
-/// `f64` cell instead of wrapping): 4.6e18, 146 years at a billion a second.
+/// The magnitude past which the sharers' integer cell takes no more (their
+/// increments go to the `f64` cell instead of wrapping): 4.6e18, 146 years
+/// at a billion a second. An owner's cell takes until the `i64` would
+/// overflow; then the same.
 const INT_LIMIT: u64 = 1 << 62;
 
-/// `x` as an integer if it is one of magnitude below 2^33, read
-/// from its bits (integer operations only, shorter than converting to an
-/// integer and back and comparing).
+/// `x` as an integer if it is one of magnitude below 2^33: adding 1.5 × 2^52
+/// rounds it to an integer held in the low bits of the sum (for magnitudes
+/// below 2^51), which is `x` exactly when `x` is one. A few float operations,
+/// shorter than a saturating conversion and back.
 #[inline(always)]
 fn integral(x: f64) -> Option<i64> {
-    const FRACTION: u64 = (1 << 52) - 1;
-    let bits = x.to_bits();
-    // The unbiased exponent; past 32 (or a zero, a subnormal, a fraction
-    // below 1: negative, so huge as u64) the value is not a small integer.
-    let e = ((bits >> 52) & 0x7ff).wrapping_sub(1023);
-    if e > 32 {
-        return (x == 0.0).then_some(0);
-    }
-    let mantissa = (bits & FRACTION) | (1 << 52);
-    let shift = 52 - e;
-    if mantissa & ((1 << shift) - 1) != 0 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+    // False for NaN and the infinities too.
+    if !(x.abs() < 8_589_934_592.0) {
         return None;
     }
-    let v = (mantissa >> shift) as i64;
-    Some(if bits >> 63 == 0 { v } else { -v })
+    let r = x + MAGIC;
+    if r - MAGIC != x {
+        return None;
+    }
+    Some(r.to_bits().wrapping_sub(MAGIC.to_bits()) as i64)
 }
 
 /// The cells of one shard of a [`WindowSum`].
@@ -294,33 +292,42 @@ impl WindowSum {
 
     #[inline(always)]
     pub(crate) fn add(&self, x: f64) {
-        let k = integral(x);
         let i = thread_index();
+        // The hot path, and all of it inlined: an owner adding a small
+        // integer. Everything else is out of line.
+        if let Some(c) = self.cells.get(i)
+            && let Some(k) = integral(x)
+            && let Some(v) = (c.own.load(Relaxed) as i64).checked_add(k)
+        {
+            c.own.store(v as u64, Relaxed);
+            return;
+        }
+        self.add_slow(i, x);
+    }
+
+    /// [`add`](Self::add) off its hot path: a fraction, a large or
+    /// non-finite value, a full cell, or a thread sharing its shard.
+    #[cold]
+    #[inline(never)]
+    fn add_slow(&self, i: usize, x: f64) {
+        let k = integral(x);
         match self.cells.get(i) {
-            Some(c) => {
+            // An owner: the integer did not fit, or is not one.
+            Some(c) => add_f64_cell(&c.frac, x),
+            None => {
+                let c = &self.cells[i & (self.cells.len() - 1)];
                 if let Some(k) = k {
-                    let v = c.own.load(Relaxed) as i64;
+                    let v = c.shared.fetch_add(k as u64, Relaxed) as i64;
                     if v.unsigned_abs() < INT_LIMIT {
-                        c.own.store(v.wrapping_add(k) as u64, Relaxed);
                         return;
                     }
+                    // Near the end of the range: the sharers' cell takes no
+                    // more.
+                    c.shared.fetch_sub(k as u64, Relaxed);
                 }
                 add_f64_cell(&c.frac, x);
             }
-            None => self.add_shared(&self.cells[i & (self.cells.len() - 1)], x, k),
         }
-    }
-
-    #[inline(never)]
-    fn add_shared(&self, c: &SumCells, x: f64, k: Option<i64>) {
-        if let Some(k) = k {
-            let v = c.shared.fetch_add(k as u64, Relaxed) as i64;
-            if v.unsigned_abs() < INT_LIMIT {
-                return;
-            }
-            c.shared.fetch_sub(k as u64, Relaxed);
-        }
-        add_f64_cell(&c.frac, x);
     }
 
     /// The integer cells' total: every integral increment ever made.
@@ -559,8 +566,13 @@ mod tests {
         let b = Bucket::new(&s);
         let i = thread_index();
         let cell = &s.cells[i & (s.cells.len() - 1)];
-        let near = (INT_LIMIT as i64) + 5;
-        if i < s.cells.len() {
+        let owner = i < s.cells.len();
+        let near = if owner {
+            i64::MAX
+        } else {
+            (INT_LIMIT as i64) + 5
+        };
+        if owner {
             cell.own.store(near as u64, Relaxed);
         } else {
             cell.shared.store(near as u64, Relaxed);

@@ -249,9 +249,16 @@ impl PeriodicSum {
 
     #[inline]
     fn sync(&self) {
-        if self.clock.nanos() >= self.deadline.load(Acquire) {
-            drop(self.synced());
+        // As in `SlidingWindow::inc`: one load of the published time.
+        if self.clock.raw_nanos() >= self.deadline.load(Acquire) {
+            self.sync_slow();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sync_slow(&self) {
+        drop(self.synced());
     }
 
     /// Starts a new period if the wall clock has passed a reset; returns the

@@ -116,10 +116,18 @@ impl SlidingWindow {
     /// Adds `n` hits to the current bucket.
     #[inline]
     pub fn inc(&self, n: f64) {
-        if self.clock.nanos() >= self.curr_end.load(Acquire) {
-            drop(self.rolled());
+        // The published time, one load: past the deadline (or not fresh,
+        // which reads as past every deadline), the slow path.
+        if self.clock.raw_nanos() >= self.curr_end.load(Acquire) {
+            self.roll_over();
         }
         self.curr.add(n);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn roll_over(&self) {
+        drop(self.rolled());
     }
 
     /// Overwrites the current bucket with `value` (to sync with an external
