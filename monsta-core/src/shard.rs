@@ -245,8 +245,8 @@ const INT_LIMIT: u64 = 1 << 62;
 #[inline(always)]
 fn integral(x: f64) -> Option<i64> {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    // False for NaN and the infinities too.
-    if !(x.abs() < 8_589_934_592.0) {
+    // Not below it: too large, infinite, or NaN (unordered).
+    if x.abs().partial_cmp(&8_589_934_592.0) != Some(std::cmp::Ordering::Less) {
         return None;
     }
     let r = x + MAGIC;
@@ -553,7 +553,7 @@ mod tests {
         assert_eq!(b.value(&s), 0.0);
         s.add(f64::NAN);
         assert!(b.value(&s).is_nan());
-        assert_eq!(b.restart(&s).is_nan(), true);
+        assert!(b.restart(&s).is_nan());
         assert_eq!(b.value(&s), 0.0, "the rollover clears a NaN");
         b.set(&s, 7.0);
         s.add(1.0);

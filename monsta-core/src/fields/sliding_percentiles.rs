@@ -80,8 +80,11 @@ pub struct SlidingPercentiles {
     max_samples: usize,
     /// On a cache line of its own, apart from the parameters every update
     /// reads.
-    samples: Box<[CachePadded<Mutex<VecDeque<(u64, f64)>>>]>,
+    samples: Box<[Buffer]>,
 }
+
+/// One thread's samples, `(time, value)` in time order.
+type Buffer = CachePadded<Mutex<VecDeque<(u64, f64)>>>;
 
 /// The value of a [`SlidingPercentiles`].
 #[derive(Debug, Clone, PartialEq, Default)]
