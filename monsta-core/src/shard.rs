@@ -243,6 +243,7 @@ const INT_LIMIT: u64 = 1 << 62;
 /// below 2^51), which is `x` exactly when `x` is one. A few float operations,
 /// shorter than a saturating conversion and back.
 #[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(a < b)` is also true for NaN
 fn integral(x: f64) -> Option<i64> {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
     // False for NaN and the infinities too.
@@ -586,7 +587,7 @@ mod tests {
         assert_eq!(b.value(&s), 0.0);
         s.add(f64::NAN);
         assert!(b.value(&s).is_nan());
-        assert_eq!(b.restart(&s).is_nan(), true);
+        assert!(b.restart(&s).is_nan());
         assert_eq!(b.value(&s), 0.0, "the rollover clears a NaN");
         b.set(&s, 7.0);
         s.add(1.0);

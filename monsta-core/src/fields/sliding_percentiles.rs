@@ -80,8 +80,12 @@ pub struct SlidingPercentiles {
     max_samples: usize,
     /// On a cache line of its own, apart from the parameters every update
     /// reads.
-    samples: Box<[CachePadded<Mutex<VecDeque<(u64, f64)>>>]>,
+    samples: Box<[CachePadded<Shard>]>,
 }
+
+/// One shard of a [`SlidingPercentiles`]' samples: `(time, value)` pairs,
+/// oldest first.
+type Shard = Mutex<VecDeque<(u64, f64)>>;
 
 /// The value of a [`SlidingPercentiles`].
 #[derive(Debug, Clone, PartialEq, Default)]
