@@ -303,6 +303,14 @@ until by=$(statuses) && [[ "$by" == *200=* ]]; do
   sleep 0.5
 done
 say "$by_status: $by"
+# A SlidingWindow over a fleet: the rate of its monotonic total, not the sum
+# of its windowed gauges. The example adds to request_rate all the time.
+added='sum(rate(myapp_request_rate_added_total{job="monsta"}[1m]))'
+until rate=$(query "$added") && [[ -n "$rate" && "$rate" != NaN && "$rate" != 0 ]]; do
+  left || fail "no positive answer to $added within ${timeout_s}s"
+  sleep 0.5
+done
+say "$added = $rate"
 
 uptime=$(query "process_uptime_seconds{job=\"monsta\"}")
 [[ -n "$uptime" ]] || fail "no process_uptime_seconds in Prometheus"

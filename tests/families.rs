@@ -266,10 +266,17 @@ fn the_exposition_passes_promtool_and_both_python_parsers() {
         "by_route_bucket{le=\"0.3\",route=\"/\"} 1",
         "waits{queue=\"mail\",percentile=\"99\"} 1.0",
         "recent{method=\"Get\",path=\"/\"} 2.0",
+        "# TYPE recent_added_total counter",
+        "recent_added_total{method=\"Get\",path=\"/\"} 2.0",
     ] {
         assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }
     assert!(om.contains("# TYPE requests counter\n"), "{om}");
+    assert!(om.contains("# TYPE recent_added counter\n"), "{om}");
+    assert!(
+        om.contains("recent_added_total{method=\"Get\",path=\"/\"} 2.0\n"),
+        "{om}"
+    );
     assert!(
         om.contains("requests_total{route=\"/\",status=\"200\"} 3\n"),
         "{om}"
@@ -298,6 +305,11 @@ fn the_exposition_passes_promtool_and_both_python_parsers() {
                 })
                 .unwrap_or_else(|| panic!("no +Inf bucket in {format}"));
             assert_eq!(inf.value, 3.0);
+            let added = parsed
+                .iter()
+                .find(|p| p.name == "recent_added_total")
+                .unwrap_or_else(|| panic!("no recent_added_total in {format}"));
+            assert_eq!((added.kind.as_str(), added.value), ("counter", 2.0));
         }
     }
 }

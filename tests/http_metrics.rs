@@ -160,6 +160,8 @@ async fn both_formats_by_accept_equal_the_json_endpoint() {
         ("myapp_temperature_celsius", &[], -3.25),
         ("myapp_healthy", &[], 1.0),
         ("myapp_db_queries_total", &[], 99.0),
+        ("myapp_request_rate", &[], 15.0),
+        ("myapp_request_rate_added_total", &[], 15.0),
         ("process_uptime_seconds", &[], 42.0),
     ] {
         assert!(
@@ -178,6 +180,11 @@ async fn both_formats_by_accept_equal_the_json_endpoint() {
     assert!(om_text.ends_with("# EOF\n"), "{om_text}");
     assert!(om_text.contains("# UNIT myapp_latency_mean_seconds seconds\n"));
     assert!(om_text.contains("\nprocess_uptime_seconds 42\n"));
+    assert!(
+        om_text.contains("# TYPE myapp_request_rate_added counter\n"),
+        "{om_text}"
+    );
+    assert!(om_text.contains("\nmyapp_request_rate_added_total 15.0\n"));
 
     // Nothing asked for (curl): the classic format.
     let classic = request(addr, "GET", "/metrics").await;
@@ -190,6 +197,11 @@ async fn both_formats_by_accept_equal_the_json_endpoint() {
         classic_text.contains("\nmyapp_requests_total 17\n"),
         "{classic_text}"
     );
+    assert!(
+        classic_text.contains("# TYPE myapp_request_rate_added_total counter\n"),
+        "{classic_text}"
+    );
+    assert!(classic_text.contains("\nmyapp_request_rate_added_total 15.0\n"));
 
     // Both, parsed by a real parser, are the JSON under the mapping.
     if have_python() {

@@ -149,6 +149,9 @@ pub struct HistogramSample<'a> {
 pub enum Sample<'a> {
     /// The value of a counter family.
     Counter(u64),
+    /// The value of a counter family that is not a whole number, such as
+    /// the total added to a windowed sum.
+    CounterF64(f64),
     /// The value of a gauge family.
     Gauge(f64),
     /// The text of an info family.
@@ -171,6 +174,14 @@ pub trait Samples {
     /// The text of an info family.
     fn info(&mut self, family: usize, value: &str);
 
+    /// The value of a counter family that is not a whole number
+    /// ([`SlidingWindow`](crate::fields::SlidingWindow)'s `_added`). The
+    /// default forwards to [`series`](Self::series) with no labels, which
+    /// leaves it out unless the exporter implements one or the other.
+    fn counter_f64(&mut self, family: usize, value: f64) {
+        self.series(family, &[], Sample::CounterF64(value));
+    }
+
     /// The value of a histogram family. The default forwards to
     /// [`series`](Self::series) with no labels.
     fn histogram(&mut self, family: usize, value: HistogramSample<'_>) {
@@ -191,7 +202,7 @@ pub trait Samples {
             Sample::Counter(v) => self.counter(family, v),
             Sample::Gauge(v) => self.gauge(family, v),
             Sample::Info(v) => self.info(family, v),
-            Sample::Histogram(_) => {}
+            Sample::Histogram(_) | Sample::CounterF64(_) => {}
         }
     }
 }

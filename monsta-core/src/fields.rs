@@ -450,6 +450,46 @@ macro_rules! f64_field {
 }
 pub(crate) use f64_field;
 
+/// The families of a windowed sum ([`SlidingWindow`], [`PeriodicSum`]):
+/// its value, a gauge, and `<name>_added`, the counter of everything ever
+/// added.
+pub(crate) const WINDOWED: &[ExportFamily] = &[
+    ExportFamily::gauge("", "").with_unit(),
+    ExportFamily::counter("added", "total added").with_unit(),
+];
+
+/// Implements `Field` for a windowed sum: its snapshot a bare `f64` (as
+/// [`f64_field`]), exported as [`WINDOWED`] from `get()` and `added()`.
+macro_rules! windowed_field {
+    ($ty:ident) => {
+        impl $crate::fields::Field for $ty {
+            type Snapshot = f64;
+            const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
+            const FAMILIES: &'static [$crate::export::Family] = $crate::fields::WINDOWED;
+            fn snapshot(&self) -> f64 {
+                self.get()
+            }
+            fn export(&self, out: &mut dyn $crate::export::Samples) {
+                let (value, added) = self.value_and_added();
+                out.gauge(0, value);
+                out.counter_f64(1, added);
+            }
+            fn deserialize_snapshot<'de, D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> Result<f64, D::Error> {
+                $crate::fields::deserialize_nullable_f64(d)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_f64(self.get())
+            }
+        }
+    };
+}
+pub(crate) use windowed_field;
+
 /// Implements `Field` and `Serialize` for a field whose snapshot is a
 /// struct, with its families and a function that exports a snapshot.
 macro_rules! struct_field {

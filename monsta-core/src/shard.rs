@@ -243,10 +243,11 @@ const INT_LIMIT: u64 = 1 << 62;
 /// below 2^51), which is `x` exactly when `x` is one. A few float operations,
 /// shorter than a saturating conversion and back.
 #[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(a < b)` is also true for NaN
 fn integral(x: f64) -> Option<i64> {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
     // Not below it: too large, infinite, or NaN (unordered).
-    if x.abs().partial_cmp(&8_589_934_592.0) != Some(std::cmp::Ordering::Less) {
+    if !(x.abs() < 8_589_934_592.0) {
         return None;
     }
     let r = x + MAGIC;
@@ -358,16 +359,27 @@ impl WindowSum {
 }
 
 /// The current bucket of a [`WindowSum`]: where it starts, kept under the
-/// field's mutex.
+/// field's mutex, and what the `f64` cells took over the field's life (the
+/// total of everything added, [`added`](Self::added)).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bucket {
     /// The integer total when the bucket started.
     base: i128,
+    /// The finite `f64` parts of the increments the rollovers (and `set`)
+    /// took from the `f64` cells, without the values `set` put there.
+    taken: f64,
+    /// The value [`set`](Self::set) put in the `f64` cells of the current
+    /// bucket: not an increment, so not in the total.
+    set: f64,
 }
 
 impl Bucket {
     pub(crate) fn new(sum: &WindowSum) -> Self {
-        Bucket { base: sum.ints() }
+        Bucket {
+            base: sum.ints(),
+            taken: 0.0,
+            set: 0.0,
+        }
     }
 
     /// The bucket's value.
@@ -380,16 +392,38 @@ impl Bucket {
         let ints = sum.ints();
         let fracs = sum.take_fracs();
         let value = (ints - self.base) as f64 + fracs;
+        self.keep(fracs);
         self.base = ints;
         value
     }
 
     /// Replaces the bucket's value with `v`.
     pub(crate) fn set(&mut self, sum: &WindowSum, v: f64) {
-        sum.take_fracs();
+        let fracs = sum.take_fracs();
+        self.keep(fracs);
         self.base = sum.ints();
         add_f64_cell(&sum.cells[0].frac, v);
+        self.set = v;
     }
+
+    /// Everything ever added: every integral increment, the finite `f64`
+    /// parts the rollovers took, and the current `f64` cells (without a
+    /// value `set` put there, and when finite).
+    pub(crate) fn added(&self, sum: &WindowSum) -> f64 {
+        sum.ints() as f64 + self.taken + finite(sum.fracs() - self.set)
+    }
+
+    /// Adds the increments in `fracs`, taken from the `f64` cells, to
+    /// [`taken`](Self::taken).
+    fn keep(&mut self, fracs: f64) {
+        self.taken += finite(fracs - self.set);
+        self.set = 0.0;
+    }
+}
+
+/// `x`, or zero when it is not finite.
+fn finite(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
 }
 
 macro_rules! add_f64_body {
@@ -558,6 +592,32 @@ mod tests {
         b.set(&s, 7.0);
         s.add(1.0);
         assert_eq!(b.value(&s), 8.0);
+    }
+
+    #[test]
+    fn the_total_added_survives_rollovers_and_leaves_out_set_and_nan() {
+        let s = WindowSum::new();
+        let mut b = Bucket::new(&s);
+        s.add(3.0);
+        s.add(0.5);
+        assert_eq!(b.added(&s), 3.5);
+        b.restart(&s);
+        assert_eq!(b.added(&s), 3.5);
+        b.set(&s, 100.0);
+        assert_eq!(b.value(&s), 100.0);
+        assert_eq!(b.added(&s), 3.5, "set adds nothing");
+        s.add(0.25);
+        assert_eq!(b.added(&s), 3.75);
+        s.add(f64::NAN);
+        assert_eq!(b.added(&s), 3.5, "a NaN in the cell hides its fractions");
+        b.restart(&s);
+        assert_eq!(
+            b.added(&s),
+            3.5,
+            "the NaN and its bucket's fractions are left out"
+        );
+        s.add(-1.0);
+        assert_eq!(b.added(&s), 2.5);
     }
 
     #[test]

@@ -127,3 +127,84 @@ fn bare_number_snapshots_read_null_as_nan() {
     sampled.set(2.5);
     assert_eq!(round_trip(&sampled), (2.5, 2.5));
 }
+
+/// Records what an exporter that implements only the required methods of
+/// `Samples` receives.
+#[derive(Default)]
+struct Required(Vec<String>);
+
+impl monsta_core::export::Samples for Required {
+    fn counter(&mut self, f: usize, v: u64) {
+        self.0.push(format!("counter {f} {v}"));
+    }
+    fn gauge(&mut self, f: usize, v: f64) {
+        self.0.push(format!("gauge {f} {v}"));
+    }
+    fn labelled(&mut self, f: usize, l: &str, v: f64) {
+        self.0.push(format!("labelled {f} {l} {v}"));
+    }
+    fn info(&mut self, f: usize, v: &str) {
+        self.0.push(format!("info {f} {v}"));
+    }
+}
+
+/// Records every sample through `series`, as a labelled exporter does.
+#[derive(Default)]
+struct AllSeries(Vec<String>);
+
+impl monsta_core::export::Samples for AllSeries {
+    fn counter(&mut self, _: usize, _: u64) {}
+    fn gauge(&mut self, f: usize, v: f64) {
+        self.0.push(format!("gauge {f} {v}"));
+    }
+    fn labelled(&mut self, _: usize, _: &str, _: f64) {}
+    fn info(&mut self, _: usize, _: &str) {}
+    fn series(&mut self, f: usize, labels: &[(&str, &str)], v: monsta_core::export::Sample<'_>) {
+        self.0.push(format!("series {f} {labels:?} {v:?}"));
+    }
+}
+
+#[test]
+fn windowed_sums_export_their_value_and_their_total_added() {
+    use monsta_core::export::MetricType;
+    let clock = ManualClock::starting_at("2024-01-01T12:00:00Z".parse().unwrap());
+    let c = clock.clock();
+    let window = SlidingWindow::with_clock(Duration::from_secs(10), &c).unwrap();
+    let today = PeriodicSum::with_clock("00:00", Some("UTC"), &c).unwrap();
+    window.inc(3.0);
+    window.inc(0.5);
+    today.inc(2.0);
+    clock.advance(Duration::from_secs(86_400));
+    for (families, added) in [
+        (SlidingWindow::FAMILIES, "added"),
+        (PeriodicSum::FAMILIES, "added"),
+    ] {
+        assert_eq!(families.len(), 2);
+        assert_eq!(
+            (families[0].suffix, families[0].ty),
+            ("", MetricType::Gauge)
+        );
+        assert_eq!(
+            (families[1].suffix, families[1].ty),
+            (added, MetricType::Counter)
+        );
+    }
+    // An exporter without `counter_f64` or `series` still gets the gauge,
+    // and the default methods leave the total out rather than loop.
+    let mut required = Required::default();
+    window.export(&mut required);
+    today.export(&mut required);
+    assert_eq!(required.0, ["gauge 0 0", "gauge 0 0"]);
+    let mut all = AllSeries::default();
+    window.export(&mut all);
+    today.export(&mut all);
+    assert_eq!(
+        all.0,
+        [
+            "gauge 0 0",
+            "series 1 [] CounterF64(3.5)",
+            "gauge 0 0",
+            "series 1 [] CounterF64(2.0)",
+        ]
+    );
+}

@@ -543,3 +543,59 @@ fn a_step_back_over_the_reset_that_just_happened_never_repeats_it_nor_goes_negat
     advance_to(&clock, ts("2024-01-03T00:00:00Z"));
     assert_eq!(f.get(), 0.0);
 }
+
+#[test]
+fn added_counts_every_increment_across_daily_resets() {
+    let clock = ManualClock::starting_at(ts("2024-01-01T22:00:00Z"));
+    let f = sum("00:00", "UTC", &clock);
+    assert_eq!(f.added(), 0.0);
+    f.inc(5.0);
+    f.inc(0.5);
+    advance_to(&clock, ts("2024-01-02T01:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+    assert_eq!(f.added(), 5.5);
+    f.inc(1.0);
+    // Days without a look: one reset, nothing lost.
+    advance_to(&clock, ts("2024-01-09T12:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+    assert_eq!(f.added(), 6.5);
+    f.inc(0.25);
+    assert_eq!(f.added(), 6.75);
+    assert_eq!(serde_json::to_string(&f).unwrap(), "0.25");
+}
+
+#[test]
+fn added_leaves_out_set_and_survives_reset() {
+    let clock = ManualClock::starting_at(ts("2024-01-01T12:00:00Z"));
+    let f = sum("00:00", "UTC", &clock);
+    f.inc(2.0);
+    f.set(40.0);
+    f.inc(0.5);
+    assert_eq!(f.get(), 40.5);
+    assert_eq!(f.added(), 2.5, "set is not an increment");
+    f.reset();
+    assert_eq!(f.get(), 0.0);
+    assert_eq!(f.added(), 2.5, "reset does not lower a counter");
+    f.set(3.0);
+    advance_to(&clock, ts("2024-01-02T00:00:00Z"));
+    assert_eq!(f.added(), 2.5, "the set value is not taken into the total");
+}
+
+#[test]
+fn added_is_lowered_by_a_negative_inc_and_skips_non_finite_ones() {
+    let clock = ManualClock::starting_at(ts("2024-01-01T12:00:00Z"));
+    let f = sum("00:00", "UTC", &clock);
+    f.inc(10.0);
+    f.inc(-4.0);
+    f.inc(0.5);
+    assert_eq!(f.added(), 6.5);
+    f.inc(f64::NAN);
+    assert!(f.get().is_nan());
+    assert_eq!(f.added(), 6.0, "the NaN hides the period's fractions");
+    advance_to(&clock, ts("2024-01-02T00:00:00Z"));
+    assert_eq!(f.get(), 0.0);
+    assert_eq!(f.added(), 6.0);
+    f.inc(f64::NEG_INFINITY);
+    f.inc(1.0);
+    assert_eq!(f.added(), 7.0);
+}

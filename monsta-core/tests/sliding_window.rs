@@ -210,3 +210,82 @@ fn non_finite_counts_serialize_as_null() {
     w.reset();
     assert_eq!(json(&w), "0.0");
 }
+
+#[test]
+fn added_counts_every_increment_across_rollovers_and_gaps() {
+    let clock = ManualClock::new();
+    let w = window(&clock);
+    assert_eq!(w.added(), 0.0);
+    w.inc(3.0);
+    w.inc(0.5);
+    clock.advance(W); // the next window
+    assert_eq!(w.added(), 3.5);
+    w.inc(2.0);
+    clock.advance(W * 5); // a gap: both buckets empty
+    assert_eq!(w.get(), 0.0);
+    assert_eq!(w.added(), 5.5);
+    w.inc(0.25);
+    w.inc(0.25);
+    assert_eq!(w.added(), 6.0);
+    assert_eq!(json(&w), "0.5", "JSON is the windowed value alone");
+}
+
+#[test]
+fn added_leaves_out_set_and_keeps_its_value_over_reset() {
+    let clock = ManualClock::new();
+    let w = window(&clock);
+    w.inc(4.0);
+    w.set(100.0);
+    assert_eq!(w.get(), 100.0);
+    assert_eq!(w.added(), 4.0, "set is not an increment");
+    w.inc(1.5);
+    assert_eq!(w.get(), 101.5);
+    assert_eq!(w.added(), 5.5);
+    clock.advance(W); // the set value rolls into prev, not into the total
+    assert_eq!(w.added(), 5.5);
+    w.set(0.5);
+    w.set(7.0);
+    assert_eq!(w.added(), 5.5);
+    w.reset();
+    assert_eq!(w.get(), 0.0);
+    assert_eq!(w.added(), 5.5, "reset does not lower a counter");
+    w.inc(1.0);
+    assert_eq!(w.added(), 6.5);
+}
+
+#[test]
+fn added_is_lowered_by_a_negative_inc_and_skips_non_finite_ones() {
+    let clock = ManualClock::new();
+    let w = window(&clock);
+    w.inc(10.0);
+    w.inc(-3.0);
+    assert_eq!(w.added(), 7.0);
+    w.inc(-0.5);
+    assert_eq!(w.added(), 6.5);
+    w.inc(f64::NAN);
+    assert!(w.get().is_nan());
+    // The NaN hides the bucket's fractions (-0.5) until the rollover, which
+    // leaves them out: only the integral increments count.
+    assert_eq!(w.added(), 7.0);
+    w.inc(f64::INFINITY);
+    assert_eq!(w.added(), 7.0);
+    clock.advance(W);
+    assert_eq!(w.added(), 7.0);
+    w.inc(0.5);
+    assert_eq!(w.added(), 7.5, "the next bucket counts again");
+    assert!(w.added().is_finite());
+}
+
+#[test]
+fn added_of_fractions_and_huge_increments() {
+    let clock = ManualClock::new();
+    let w = window(&clock);
+    for _ in 0..10 {
+        w.inc(0.125);
+    }
+    w.inc(1e12); // past the integer cells' range: an f64 increment
+    assert_eq!(w.added(), 1e12 + 1.25);
+    clock.advance(W * 2);
+    assert_eq!(w.get(), 0.0);
+    assert_eq!(w.added(), 1e12 + 1.25);
+}

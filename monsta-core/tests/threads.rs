@@ -404,3 +404,58 @@ fn every_field_survives_a_clock_moving_under_it() {
         },
     );
 }
+
+#[test]
+fn sliding_window_added_is_every_increment_across_rollovers() {
+    // Writers add integers and fractions while the clock moves through
+    // several windows and a reader watches the total: it never goes down,
+    // and ends as the sum of every increment.
+    let clock = ManualClock::new();
+    let w = SlidingWindow::with_clock(Duration::from_secs(60), &clock.clock()).unwrap();
+    let mut last = 0.0;
+    writers_and_reader(
+        |t| {
+            for i in 0..EACH {
+                if t == 0 && i % (EACH / 8) == 0 {
+                    clock.advance(Duration::from_secs(50));
+                }
+                w.inc(if i % 4 == 0 { 0.5 } else { 1.0 });
+            }
+        },
+        || {
+            let v = w.added();
+            assert!(v >= last && v <= TOTAL as f64, "{last} then {v}");
+            last = v;
+        },
+    );
+    let each = (EACH / 4) as f64 * 0.5 + (EACH - EACH / 4) as f64;
+    assert_eq!(w.added(), THREADS as f64 * each);
+}
+
+#[test]
+fn periodic_sum_added_is_every_increment_across_resets() {
+    let clock = ManualClock::starting_at("2024-01-01T23:59:59Z".parse().unwrap());
+    let f = PeriodicSum::with_clock("00:00", Some("UTC"), &clock.clock()).unwrap();
+    let mut last = 0.0;
+    writers_and_reader(
+        |t| {
+            for i in 0..EACH {
+                if t == 0 && i == EACH / 2 {
+                    clock.advance(Duration::from_secs(1));
+                }
+                if t == 1 && i == EACH / 4 {
+                    f.reset();
+                }
+                f.inc(if i % 4 == 0 { 0.25 } else { 1.0 });
+            }
+        },
+        || {
+            let v = f.added();
+            assert!(v >= last && v <= TOTAL as f64, "{last} then {v}");
+            last = v;
+        },
+    );
+    let each = (EACH / 4) as f64 * 0.25 + (EACH - EACH / 4) as f64;
+    assert_eq!(f.added(), THREADS as f64 * each);
+    assert!(f.get() < f.added());
+}

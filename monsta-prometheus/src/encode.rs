@@ -63,6 +63,9 @@ fn openmetrics(
         Body::Counter(v) => encoder
             .encode_descriptor(name, help, unit, kind)?
             .encode_counter::<NoLabelSet, _, f64>(v, None),
+        Body::CounterF64(v) => encoder
+            .encode_descriptor(name, help, unit, kind)?
+            .encode_counter::<NoLabelSet, _, f64>(v, None),
         Body::Gauge(v) => encoder
             .encode_descriptor(name, help, unit, kind)?
             .encode_gauge(v),
@@ -108,6 +111,12 @@ fn series(
                     .encode_counter::<NoLabelSet, _, f64>(v, None)?,
                 Format::Text => metric.encode_family(labels)?.encode_gauge(v)?,
             },
+            Point::CounterF64(v) => match format {
+                Format::OpenMetrics => metric
+                    .encode_family(labels)?
+                    .encode_counter::<NoLabelSet, _, f64>(v, None)?,
+                Format::Text => metric.encode_family(labels)?.encode_gauge(v)?,
+            },
             Point::Gauge(v) => metric.encode_family(labels)?.encode_gauge(v)?,
             Point::Info(value) => {
                 let mut all = labels.clone();
@@ -132,6 +141,9 @@ fn text(head: &Head, body: &Body, help: &str, encoder: &mut DescriptorEncoder<'_
     };
     match body {
         Body::Counter(v) => encoder
+            .encode_descriptor(name, help, None, kind)?
+            .encode_gauge(v),
+        Body::CounterF64(v) => encoder
             .encode_descriptor(name, help, None, kind)?
             .encode_gauge(v),
         Body::Gauge(v) => encoder

@@ -80,7 +80,8 @@
 //! | field | metric families |
 //! | --- | --- |
 //! | [`Counter`](monsta_core::fields::Counter) | counter `<name>`: sample `<name>_total` (a name already ending in `_total` keeps one) |
-//! | [`Gauge`](monsta_core::fields::Gauge), [`SlidingWindow`](monsta_core::fields::SlidingWindow), [`PeriodicSum`](monsta_core::fields::PeriodicSum), [`SampledWindow`](monsta_core::fields::SampledWindow) | gauge `<name>` |
+//! | [`Gauge`](monsta_core::fields::Gauge), [`SampledWindow`](monsta_core::fields::SampledWindow) | gauge `<name>` |
+//! | [`SlidingWindow`](monsta_core::fields::SlidingWindow), [`PeriodicSum`](monsta_core::fields::PeriodicSum) | gauge `<name>` (the windowed value, not to be summed over instances); counter `<name>_added`: sample `<name>_added_total`, the total ever added ([`SlidingWindow::added`](monsta_core::fields::SlidingWindow::added)), whose `rate()` sums over instances |
 //! | [`Ewma`](monsta_core::fields::Ewma) | gauge `<name>`; left out while it has no sample (JSON `null`) |
 //! | [`RunningStats`](monsta_core::fields::RunningStats) | counter `<name>_samples` (`n`, as `<name>_samples_total`); gauges `<name>_mean`, `<name>_stddev`, `<name>_min`, `<name>_max` |
 //! | [`LeakyBucket`](monsta_core::fields::LeakyBucket) | gauges `<name>_level` and `<name>_capacity` (`full` is `<name>_level >= <name>_capacity`) |

@@ -61,6 +61,8 @@ impl Head {
 pub(crate) enum Body {
     /// One counter sample.
     Counter(u64),
+    /// One counter sample, not a whole number.
+    CounterF64(f64),
     /// One gauge sample.
     Gauge(f64),
     /// One gauge sample, a whole number.
@@ -115,6 +117,7 @@ impl Histogram {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Point {
     Counter(u64),
+    CounterF64(f64),
     Gauge(f64),
     Info(String),
     Histogram(Histogram),
@@ -256,6 +259,10 @@ impl Samples for FieldSamples<'_> {
         self.push(family, MetricType::Counter, Body::Counter(value));
     }
 
+    fn counter_f64(&mut self, family: usize, value: f64) {
+        self.push(family, MetricType::Counter, Body::CounterF64(value));
+    }
+
     fn gauge(&mut self, family: usize, value: f64) {
         self.push(family, MetricType::Gauge, Body::Gauge(value));
     }
@@ -296,6 +303,7 @@ impl Samples for FieldSamples<'_> {
     fn series(&mut self, family: usize, labels: &[(&str, &str)], value: Value<'_>) {
         let (ty, point) = match value {
             Value::Counter(v) => (MetricType::Counter, Point::Counter(v)),
+            Value::CounterF64(v) => (MetricType::Counter, Point::CounterF64(v)),
             Value::Gauge(v) => (MetricType::Gauge, Point::Gauge(v)),
             Value::Info(v) => (MetricType::Info, Point::Info(v.to_owned())),
             Value::Histogram(h) => (MetricType::Histogram, Point::Histogram(Histogram::of(&h))),

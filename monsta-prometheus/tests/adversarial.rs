@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{
     Parsed, assert_promtool_clean, have_promtool, have_python, python_parse,
-    states::{CONTROL_TEXT, Clash, NASTY_HELP, NASTY_TEXT, StatsClash, Weird},
+    states::{AddedClash, CONTROL_TEXT, Clash, NASTY_HELP, NASTY_TEXT, StatsClash, Weird},
 };
 use monsta_core::{AppState, Clock};
 use monsta_prometheus::{Format, StateCollector};
@@ -210,5 +210,13 @@ fn names_that_clash_after_mapping_are_an_error_naming_both_fields() {
         stats.check(),
         Err(monsta_prometheus::Error::Collision { name, first, second })
             if name == "lat_mean" && first == "lat" && second == "lat_mean"
+    ));
+
+    // A windowed sum's total is a family of its own, `x_added`.
+    let added = StateCollector::new(Arc::new(AddedClash::try_with_clock(&clock).unwrap()));
+    assert!(matches!(
+        added.check(),
+        Err(monsta_prometheus::Error::Collision { name, first, second })
+            if name == "x_added" && first == "x" && second == "x_added"
     ));
 }

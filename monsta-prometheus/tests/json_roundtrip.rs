@@ -103,6 +103,10 @@ fn the_expected_mapping_is_the_documented_one() {
         ("app_healthy", &[][..], 1.0),
         ("app_db_queries_total", &[][..], 99.0),
         ("app_db_query_time_mean", &[][..], 4.0),
+        ("app_request_rate", &[][..], 15.0),
+        ("app_request_rate_added_total", &[][..], 15.0),
+        ("app_jobs_today", &[][..], 248.0),
+        ("app_jobs_today_added_total", &[][..], 248.0),
     ] {
         let got = expected.get(&key(name, labels));
         match got {

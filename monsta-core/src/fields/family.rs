@@ -667,6 +667,9 @@ impl Samples for Labelled<'_> {
     fn counter(&mut self, family: usize, value: u64) {
         self.with(family, &[], Sample::Counter(value));
     }
+    fn counter_f64(&mut self, family: usize, value: f64) {
+        self.with(family, &[], Sample::CounterF64(value));
+    }
     fn gauge(&mut self, family: usize, value: f64) {
         self.with(family, &[], Sample::Gauge(value));
     }

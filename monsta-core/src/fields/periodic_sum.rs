@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use crate::{
     Clock, Error,
-    fields::{Build, FieldConfig, f64_field},
+    fields::{Build, FieldConfig, windowed_field},
     params,
     shard::{Bucket, WindowSum},
 };
@@ -48,6 +48,15 @@ const RECHECK: u64 = 1_000_000_000;
 ///   back again), the field resets at the next `reset_at` as usual.
 ///
 /// JSON: a number. Defaults: `reset_at` = 00:00, `tz` = the system's zone.
+///
+/// Prometheus: the sum is a gauge `<name>`, and [`added`](Self::added), the
+/// total of every increment since the field was made, is a counter
+/// `<name>_added` (sample `<name>_added_total`): its `rate()` can be summed
+/// over instances, the daily sum can't. The daily reset, [`set`](Self::set)
+/// and [`reset`](Self::reset) leave the total as it is; a negative `inc`
+/// lowers it (which Prometheus reads as a counter reset); a non-finite
+/// increment is not counted, and neither are the other fractional increments
+/// of the period it was added in (it makes the period's `f64` part NaN).
 ///
 /// `inc` compares the (coarse, monotonic) time with a deadline and adds to a
 /// cell of the calling thread's own, as
@@ -197,6 +206,36 @@ impl PeriodicSum {
         p.curr.value(&self.sum)
     }
 
+    /// The total of every increment since the field was made: not lowered
+    /// by the daily reset, [`set`](Self::set) or [`reset`](Self::reset),
+    /// lowered by a negative `inc`, without non-finite increments (see the
+    /// type's docs). Exported as the counter `<name>_added`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use monsta_core::{clock::ManualClock, fields::PeriodicSum};
+    ///
+    /// let clock = ManualClock::starting_at("2024-03-30T20:00:00Z".parse().unwrap());
+    /// let today = PeriodicSum::with_clock("00:00", Some("UTC"), &clock.clock())?;
+    /// today.inc(5.0);
+    /// clock.advance(Duration::from_secs(6 * 3600)); // the next day
+    /// today.inc(2.5);
+    /// today.set(100.0); // the sum, not the total
+    /// assert_eq!((today.get(), today.added()), (100.0, 7.5));
+    /// # Ok::<(), monsta_core::Error>(())
+    /// ```
+    pub fn added(&self) -> f64 {
+        self.value_and_added().1
+    }
+
+    /// [`get`](Self::get) and [`added`](Self::added) under one lock.
+    fn value_and_added(&self) -> (f64, f64) {
+        let p = self.synced();
+        (p.curr.value(&self.sum), p.curr.added(&self.sum))
+    }
+
     /// The start of the period that holds the wall time `wall`: the most
     /// recent reset at or before it.
     ///
@@ -295,7 +334,7 @@ impl Default for PeriodicSum {
     }
 }
 
-f64_field!(PeriodicSum);
+windowed_field!(PeriodicSum);
 
 impl Build for PeriodicSum {
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error> {

@@ -78,8 +78,8 @@ pub struct SlidingPercentiles {
     quantiles: Box<[f64]>,
     keys: Box<[Box<str>]>,
     max_samples: usize,
-    /// On a cache line of its own, apart from the parameters every update
-    /// reads.
+    /// A buffer per thread, each on a cache line of its own, apart from the
+    /// parameters every update reads.
     samples: Box<[Buffer]>,
 }
 

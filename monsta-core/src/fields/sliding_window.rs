@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 
 use crate::{
     Clock, Error,
-    fields::{Build, FieldConfig, f64_field},
+    fields::{Build, FieldConfig, windowed_field},
     params,
     shard::{Bucket, WindowSum},
 };
@@ -26,6 +26,18 @@ use crate::{
 /// ```
 ///
 /// JSON: a number. Defaults: `W` = 60 s.
+///
+/// Prometheus: the windowed value is a gauge `<name>`, and
+/// [`added`](Self::added), the total of every increment since the field was
+/// made, is a counter `<name>_added` (sample `<name>_added_total`). The
+/// windowed values of several instances must not be summed;
+/// `sum(rate(<name>_added_total[5m]))` is the rate of them all. Rollovers,
+/// [`set`](Self::set) and [`reset`](Self::reset) leave the total as it is; a
+/// negative `inc` lowers it (which Prometheus reads as a counter reset); a
+/// non-finite increment is not counted, and neither are the other fractional
+/// increments of the bucket it was added to (it makes the bucket's `f64`
+/// part NaN). The total is worked out at the rollover and on reads: `inc`
+/// does no more work for it.
 ///
 /// `inc` is lock-free: it compares the coarse time with the end of the
 /// current bucket (two loads, no division) and adds to a cell of the calling
@@ -164,6 +176,41 @@ impl SlidingWindow {
     /// The hits in the last window, interpolated (see the type's docs).
     pub fn get(&self) -> f64 {
         let (b, now) = self.rolled_at();
+        self.value_of(&b, now)
+    }
+
+    /// The total of every increment since the field was made: not lowered
+    /// by rollovers, [`set`](Self::set) or [`reset`](Self::reset), lowered
+    /// by a negative `inc`, without non-finite increments (see the type's
+    /// docs). Exported as the counter `<name>_added`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use monsta_core::{clock::ManualClock, fields::SlidingWindow};
+    ///
+    /// let clock = ManualClock::new();
+    /// let hits = SlidingWindow::with_clock(Duration::from_secs(60), &clock.clock())?;
+    /// hits.inc(10.0);
+    /// clock.advance(Duration::from_secs(180)); // the window is empty again
+    /// hits.inc(0.5);
+    /// assert_eq!((hits.get(), hits.added()), (0.5, 10.5));
+    /// hits.reset();
+    /// assert_eq!((hits.get(), hits.added()), (0.0, 10.5));
+    /// # Ok::<(), monsta_core::Error>(())
+    /// ```
+    pub fn added(&self) -> f64 {
+        self.value_and_added().1
+    }
+
+    /// [`get`](Self::get) and [`added`](Self::added) under one lock.
+    fn value_and_added(&self) -> (f64, f64) {
+        let (b, now) = self.rolled_at();
+        (self.value_of(&b, now), b.curr.added(&self.curr))
+    }
+
+    fn value_of(&self, b: &Buckets, now: u64) -> f64 {
         let into = (now % self.window) as f64;
         let w = self.window as f64;
         let weight = ((w - into) / w).clamp(0.0, 1.0);
@@ -203,7 +250,7 @@ impl Default for SlidingWindow {
     }
 }
 
-f64_field!(SlidingWindow);
+windowed_field!(SlidingWindow);
 
 impl Build for SlidingWindow {
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error> {

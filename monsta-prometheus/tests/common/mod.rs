@@ -13,7 +13,10 @@ use std::{
     process::{Command, Stdio},
 };
 
-use monsta_core::{AppState, FieldInfo, FieldKind, FieldRef, Visitor};
+use monsta_core::{
+    AppState, FieldInfo, FieldKind, FieldRef, Visitor,
+    fields::{PeriodicSum, SlidingWindow},
+};
 use monsta_prometheus::metric_name;
 use serde_json::Value as Json;
 
@@ -285,7 +288,7 @@ pub fn expected_from<S: AppState>(
         fn leave(&mut self, _: &FieldInfo) {
             self.path.pop();
         }
-        fn field(&mut self, info: &FieldInfo, _: FieldRef<'_>) {
+        fn field(&mut self, info: &FieldInfo, field: FieldRef<'_>) {
             let v = self.json[info.name].clone();
             let mut segments: Vec<&str> = self.prefix.into_iter().collect();
             segments.extend(&self.path);
@@ -302,10 +305,20 @@ pub fn expected_from<S: AppState>(
                     let base = strip(&n, "total");
                     self.put(format!("{base}{u}_total"), &[], number(&v));
                 }
-                FieldKind::Gauge
-                | FieldKind::SlidingWindow
-                | FieldKind::PeriodicSum
-                | FieldKind::SampledWindow => self.put(format!("{n}{u}"), &[], number(&v)),
+                FieldKind::Gauge | FieldKind::SampledWindow => {
+                    self.put(format!("{n}{u}"), &[], number(&v));
+                }
+                // The JSON has the windowed value; the total added is read
+                // from the field.
+                FieldKind::SlidingWindow | FieldKind::PeriodicSum => {
+                    self.put(format!("{n}{u}"), &[], number(&v));
+                    let added = field
+                        .downcast::<SlidingWindow>()
+                        .map(SlidingWindow::added)
+                        .or_else(|| field.downcast::<PeriodicSum>().map(PeriodicSum::added))
+                        .expect("a windowed sum");
+                    self.put(format!("{n}_added{u}_total"), &[], Expect::Exact(added));
+                }
                 FieldKind::Ewma => {
                     if !v.is_null() {
                         self.put(format!("{n}{u}"), &[], number(&v));

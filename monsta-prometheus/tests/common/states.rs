@@ -417,3 +417,20 @@ app_state! {
         Ok(StatsClash { lat: RunningStats::new(), lat_mean: Gauge::new() })
     }
 }
+
+/// A `SlidingWindow` `x` next to a gauge `x_added`, the name of its total.
+pub struct AddedClash {
+    pub x: SlidingWindow,
+    pub x_added: Gauge,
+}
+
+app_state! {
+    AddedClash {
+        x => info("x", FieldKind::SlidingWindow, ""),
+        x_added => info("x_added", FieldKind::Gauge, ""),
+    }
+    flatten {}
+    build(clock) {
+        Ok(AddedClash { x: SlidingWindow::with_clock(Duration::from_secs(60), clock)?, x_added: Gauge::new() })
+    }
+}
