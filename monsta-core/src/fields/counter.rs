@@ -20,11 +20,20 @@ use crate::{
 /// Arithmetic wraps at `u64::MAX` (like an atomic add, and like a Prometheus
 /// counter that restarts); at a billion increments a second that is 584 years.
 ///
-/// [`set`](Self::set) and [`reset`](Self::reset) rewrite every shard: an `inc`
-/// racing with them may land before or after, and a [`get`](Self::get) racing
-/// with them may see a value in between. Inside a
+/// [`set`](Self::set) and [`reset`](Self::reset) move the base the shards
+/// are counted from (readers never write a thread's shard): an `inc` racing
+/// with them lands before or after, never in neither, and two of them at once
+/// both take effect, one after the other. Inside a
 /// [`transaction`](crate::AppState::transaction) they are atomic with respect
 /// to snapshots.
+///
+/// Prometheus sees a counter (`<name>_total`), which only grows. A `set` to a
+/// lower value or a `reset` looks to it like a restart of the process:
+/// `rate()` and `increase()` take the drop for a counter reset and count on
+/// from the new value, but what was counted since the last scrape before the
+/// drop is lost to them. Lower a counter only when what it counts really
+/// starts over; for a value that goes up and down, use a
+/// [`Gauge`](crate::fields::Gauge).
 ///
 /// # Examples
 ///
