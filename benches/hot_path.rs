@@ -8,10 +8,7 @@
 
 use std::{
     hint::black_box,
-    sync::{
-        Barrier,
-        atomic::{AtomicU64, Ordering::Relaxed},
-    },
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
     time::{Duration, Instant},
 };
 
@@ -23,32 +20,9 @@ use prometheus_client::metrics::{
     histogram::{Histogram as PHistogram, exponential_buckets},
 };
 
-/// Registers `name/1` and `name/2` for `op`.
-fn pair(c: &mut Criterion, name: &str, op: impl Fn() + Sync) {
-    let mut g = c.benchmark_group(name);
-    g.bench_function("1", |b| b.iter(&op));
-    g.bench_function("2", |b| b.iter_custom(|iters| two_threads(iters, &op)));
-    g.finish();
-}
-
-/// Runs `op` `iters` times on each of two threads started together; returns
-/// the longer of the two threads' times.
-fn two_threads(iters: u64, op: &(impl Fn() + Sync)) -> Duration {
-    let start = Barrier::new(2);
-    let run = || {
-        start.wait();
-        let t = Instant::now();
-        for _ in 0..iters {
-            op();
-        }
-        t.elapsed()
-    };
-    std::thread::scope(|s| {
-        let other = s.spawn(run);
-        let mine = run();
-        mine.max(other.join().unwrap_or(mine))
-    })
-}
+#[path = "pair.rs"]
+mod pair;
+use pair::pair;
 
 fn floor(c: &mut Criterion) {
     let atomic = AtomicU64::new(0);
