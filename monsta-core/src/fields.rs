@@ -421,18 +421,28 @@ pub(crate) fn deserialize_nullable_f64<'de, D: Deserializer<'de>>(d: D) -> Resul
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
-/// Implements `Field` for a field whose snapshot is a bare `f64`.
+/// Implements `Field` for a field whose snapshot is a bare `f64`: by
+/// default exported as one gauge of its value; with families and an export
+/// function, as those say.
 macro_rules! f64_field {
     ($ty:ident) => {
+        $crate::fields::f64_field!(
+            $ty,
+            $crate::fields::GAUGE,
+            |f: &$ty, out: &mut dyn $crate::export::Samples| { out.gauge(0, f.get()) }
+        );
+    };
+    ($ty:ident, $families:expr, $export:expr) => {
         impl $crate::fields::Field for $ty {
             type Snapshot = f64;
             const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
-            const FAMILIES: &'static [$crate::export::Family] = $crate::fields::GAUGE;
+            const FAMILIES: &'static [$crate::export::Family] = $families;
             fn snapshot(&self) -> f64 {
                 self.get()
             }
             fn export(&self, out: &mut dyn $crate::export::Samples) {
-                out.gauge(0, self.get());
+                let export: fn(&$ty, &mut dyn $crate::export::Samples) = $export;
+                export(self, out);
             }
             fn deserialize_snapshot<'de, D: serde::Deserializer<'de>>(
                 d: D,
@@ -458,34 +468,19 @@ pub(crate) const WINDOWED: &[ExportFamily] = &[
     ExportFamily::counter("added", "total added").with_unit(),
 ];
 
-/// Implements `Field` for a windowed sum: its snapshot a bare `f64` (as
-/// [`f64_field`]), exported as [`WINDOWED`] from `get()` and `added()`.
+/// Implements `Field` for a windowed sum: its snapshot a bare `f64`,
+/// exported as [`WINDOWED`] from its value and total, read together.
 macro_rules! windowed_field {
     ($ty:ident) => {
-        impl $crate::fields::Field for $ty {
-            type Snapshot = f64;
-            const KIND: $crate::fields::FieldKind = $crate::fields::FieldKind::$ty;
-            const FAMILIES: &'static [$crate::export::Family] = $crate::fields::WINDOWED;
-            fn snapshot(&self) -> f64 {
-                self.get()
-            }
-            fn export(&self, out: &mut dyn $crate::export::Samples) {
-                let (value, added) = self.value_and_added();
+        $crate::fields::f64_field!(
+            $ty,
+            $crate::fields::WINDOWED,
+            |f: &$ty, out: &mut dyn $crate::export::Samples| {
+                let (value, added) = f.value_and_added();
                 out.gauge(0, value);
                 out.counter_f64(1, added);
             }
-            fn deserialize_snapshot<'de, D: serde::Deserializer<'de>>(
-                d: D,
-            ) -> Result<f64, D::Error> {
-                $crate::fields::deserialize_nullable_f64(d)
-            }
-        }
-
-        impl serde::Serialize for $ty {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_f64(self.get())
-            }
-        }
+        );
     };
 }
 pub(crate) use windowed_field;
