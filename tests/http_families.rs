@@ -77,13 +77,7 @@ async fn metrics_with_families_and_histograms_parse_and_match_the_json() {
     if prom::have_python() {
         for (format, text) in [("text", &classic), ("openmetrics", &om)] {
             let samples = prom::samples(&prom::python_parse(text, format));
-            let key = |name: &str, labels: &[(&str, &str)]| {
-                let labels = labels
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect();
-                (name.to_owned(), labels)
-            };
+            let key = prom::key;
             for (name, labels, value) in [
                 (
                     "shop_requests_total",

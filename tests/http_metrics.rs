@@ -143,13 +143,7 @@ async fn both_formats_by_accept_equal_the_json_endpoint() {
     let json_state = json["state"].as_object().expect("a state object");
     let expected = prom::expected_from(json_state, &*state, Some("myapp"), Some(42));
     // A spot check of the mapping with literal names and values.
-    let key = |name: &str, labels: &[(&str, &str)]| {
-        let labels = labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        (name.to_owned(), labels)
-    };
+    let key = prom::key;
     for (name, labels, value) in [
         ("myapp_requests_total", &[][..], 17.0),
         ("myapp_latency_samples_total", &[], 4.0),

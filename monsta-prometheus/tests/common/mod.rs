@@ -176,6 +176,15 @@ pub fn python_parse(text: &str, format: &str) -> Vec<Parsed> {
 /// A sample's identity: its name and labels.
 pub type Key = (String, Vec<(String, String)>);
 
+/// The [`Key`] of a sample written with literal names.
+pub fn key(name: &str, labels: &[(&str, &str)]) -> Key {
+    let labels = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    (name.to_owned(), labels)
+}
+
 /// What a sample's value must be.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Expect {
