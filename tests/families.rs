@@ -471,3 +471,68 @@ fn the_first_fold_logs_one_warning() {
     assert!(logged[0].contains("max_series=2"), "{logged:?}");
     assert!(logged[0].contains("overflow"), "{logged:?}");
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Labels)]
+struct Endpoint {
+    method: Method,
+    path: String,
+    status: u16,
+}
+
+#[test]
+fn a_derived_label_struct_is_looked_up_by_a_borrowed_tuple_of_its_fields() {
+    let family: Family<Endpoint, Counter> = Family::new().unwrap();
+    let owned = Endpoint {
+        method: Method::Get,
+        path: "/users".to_owned(),
+        status: 200,
+    };
+    family.with(&owned, |c| c.inc(1));
+    // The same series through `&str`: no second series, no allocation of a
+    // `String` for a series that exists.
+    family.with(&(Method::Get, "/users", 200u16), |c| c.inc(2));
+    let handle = family.get(&(Method::Get, "/users", 200u16));
+    assert_eq!(family.len(), 1);
+    assert_eq!(handle.get(), 3);
+    assert_eq!(handle.labels(), Some(&owned));
+    // A new label set through a tuple is stored as the struct.
+    family.with(&(Method::Get, "/orders", 404u16), |c| c.inc(1));
+    assert_eq!(family.len(), 2);
+    assert!(family.remove(&(Method::Get, "/orders", 404u16)));
+    assert_eq!(family.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&family).unwrap(),
+        json!([{"labels": {"method": "Get", "path": "/users", "status": "200"}, "value": 3}])
+    );
+}
+
+/// A label struct whose `Hash` is written by hand, unlike the tuple's.
+#[derive(Debug, Clone, PartialEq, Eq, Labels)]
+struct HandHashed {
+    path: String,
+}
+
+impl std::hash::Hash for HandHashed {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u8(7);
+        self.path.hash(state);
+    }
+}
+
+#[test]
+fn a_tuple_that_hashes_unlike_its_label_struct_still_finds_the_one_series() {
+    let family: Family<HandHashed, Counter> = Family::new().unwrap();
+    family.with(
+        &HandHashed {
+            path: "/a".to_owned(),
+        },
+        |c| c.inc(1),
+    );
+    for _ in 0..3 {
+        family.with(&("/a",), |c| c.inc(1));
+    }
+    assert_eq!(family.len(), 1);
+    assert_eq!(family.get(&("/a",)).get(), 4);
+    assert!(family.remove(&("/a",)));
+    assert!(family.is_empty());
+}

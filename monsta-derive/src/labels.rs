@@ -90,6 +90,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
             let mut names = Vec::new();
             let mut values = Vec::new();
+            let mut each = Vec::new();
+            let mut idents = Vec::new();
+            let mut types = Vec::new();
             let mut errors: Option<syn::Error> = None;
             for field in &named.named {
                 let Some(f) = &field.ident else { continue };
@@ -104,11 +107,42 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 names.push(name);
                 let ty = &field.ty;
                 values.push(quote_spanned_value(f, ty, &private));
+                each.push(quote! {
+                    <#ty as #private::fields::LabelValue>::with_value(&self.#f, f);
+                });
+                idents.push(f.clone());
+                types.push(ty.clone());
             }
             if let Some(e) = errors {
                 return Err(e);
             }
             let len = names.len();
+            // A tuple of the fields' values in order, with borrowed strings
+            // (`("GET", "/users")` for `Route { method: String, path: String }`),
+            // looks the struct up: it hashes as the struct's derived `Hash`
+            // does, field after field.
+            let qs: Vec<syn::Ident> = (0..len)
+                .map(|i| quote::format_ident!("__MonstaQ{}", i))
+                .collect();
+            let index: Vec<syn::Index> = (0..len).map(syn::Index::from).collect();
+            let borrowed = (len > 0).then(|| {
+                quote! {
+                    #[automatically_derived]
+                    impl<#(#qs: #private::fields::LabelPart<#types>),*>
+                        #private::fields::LabelQuery<#ident> for (#(#qs,)*)
+                    {
+                        #[inline]
+                        fn matches(&self, stored: &#ident) -> bool {
+                            #(#private::fields::LabelPart::is(&self.#index, &stored.#idents))&&*
+                        }
+                        fn to_labels(&self) -> #ident {
+                            #ident {
+                                #(#idents: #private::fields::LabelPart::to_stored(&self.#index),)*
+                            }
+                        }
+                    }
+                }
+            });
             Ok(quote! {
                 #[automatically_derived]
                 impl #private::fields::Labels for #ident {
@@ -118,8 +152,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     fn values(&self) -> ::std::vec::Vec<::std::borrow::Cow<'_, str>> {
                         ::std::vec![#(#values),*]
                     }
+                    fn each_value(&self, f: &mut dyn ::core::ops::FnMut(&str)) {
+                        #(#each)*
+                    }
                 }
                 #query
+                #borrowed
             })
         }
         Data::Enum(data) => {
@@ -164,6 +202,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     const LEN: usize = 1;
                     fn values(&self) -> ::std::vec::Vec<::std::borrow::Cow<'_, str>> {
                         ::std::vec![#private::fields::LabelValue::label_value(self)]
+                    }
+                    fn each_value(&self, f: &mut dyn ::core::ops::FnMut(&str)) {
+                        f(match self { #(#arms,)* });
                     }
                 }
                 #query

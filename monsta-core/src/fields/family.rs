@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use crossbeam_utils::CachePadded;
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
 use serde::{
@@ -31,7 +31,7 @@ pub const OVERFLOW_LABEL: (&str, &str) = ("overflow", "true");
 
 /// How many tables a family's series are spread over, by hash: a series
 /// being created locks one of them, not the family.
-const TABLES: usize = 16;
+const TABLES: usize = 8;
 
 /// A field holding one child field `F` per label set `L`: requests per
 /// route and status, latency per method.
@@ -72,8 +72,9 @@ const TABLES: usize = 16;
 /// **Access.** [`get`](Self::get) returns a [`Handle`] to keep: updates
 /// through it are the child's own, with no lookup. [`with`](Self::with)
 /// runs a closure on a series for one-off updates. A lookup of an existing
-/// series takes a read lock of one of 16 tables (by the label set's hash)
-/// and allocates nothing for a borrowed label set (`&str` against stored
+/// series takes a read lock of one of 8 tables (by the label set's hash;
+/// the lock is sharded per thread, so lookups from several threads write
+/// no shared cache line) and allocates nothing for a borrowed label set (`&str` against stored
 /// `String`s); creating one locks that table only for the insertion (the
 /// child is built before). No lock is held while a closure runs or a
 /// handle lives, so holding one series never blocks getting another.
@@ -125,7 +126,7 @@ const TABLES: usize = 16;
 /// `String`s: they are looked up with a borrowed `&str`. A `&'static str`
 /// label is looked up with a `&'static str`.
 pub struct Family<L, F> {
-    tables: Box<[CachePadded<Table<L, F>>]>,
+    tables: Box<[Table<L, F>]>,
     hasher: DefaultHashBuilder,
     names: &'static [&'static str],
     config: FieldConfig,
@@ -144,8 +145,32 @@ pub struct Family<L, F> {
     swept: AtomicU64,
 }
 
-/// One of a family's tables of series.
-type Table<L, F> = RwLock<HashTable<Arc<Series<L, F>>>>;
+/// One of a family's tables of series. A reader locks only its own
+/// thread's shard of the lock (a cache line of its own), so threads looking
+/// up series of one table don't write a shared line; a writer (a creation,
+/// a removal, an expiry sweep) locks every shard.
+struct Table<L, F>(ShardedLock<HashTable<Arc<Series<L, F>>>>);
+
+impl<L, F> Table<L, F> {
+    fn new() -> Self {
+        Table(ShardedLock::new(HashTable::new()))
+    }
+
+    #[inline]
+    fn read(&self) -> ShardedLockReadGuard<'_, HashTable<Arc<Series<L, F>>>> {
+        // Nothing runs user code under the lock, so a poisoned lock holds
+        // a whole table.
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> ShardedLockWriteGuard<'_, HashTable<Arc<Series<L, F>>>> {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 struct Series<L, F> {
     /// `None` for the overflow series.
@@ -258,9 +283,7 @@ impl<L: Labels, F: Build> Family<L, F> {
         // missing series later.
         let probe = F::build(config, clock)?;
         Ok(Family {
-            tables: (0..TABLES)
-                .map(|_| CachePadded::new(RwLock::new(HashTable::new())))
-                .collect(),
+            tables: (0..TABLES).map(|_| Table::new()).collect(),
             hasher: DefaultHashBuilder::default(),
             names,
             config: *config,
@@ -343,7 +366,20 @@ impl<L: Labels, F: Build> Family<L, F> {
     }
 
     #[cold]
-    fn create<Q: LabelQuery<L> + ?Sized>(&self, hash: u64, labels: &Q) -> Arc<Series<L, F>> {
+    fn create<Q: LabelQuery<L> + ?Sized>(&self, query_hash: u64, labels: &Q) -> Arc<Series<L, F>> {
+        // The stored label set's own hash places the series: a query that
+        // hashes differently (a derived label struct whose `Hash` is not
+        // derived, looked up by a tuple) still finds it here, on this
+        // slower path, and never makes a second series of one label set.
+        let labels = labels.to_labels();
+        let hash = self.hasher.hash_one(&labels);
+        let eq = |s: &Arc<Series<L, F>>| s.labels.as_ref() == Some(&labels);
+        if hash != query_hash
+            && let Some(series) = self.table(hash).read().find(hash, eq)
+        {
+            self.touch(series);
+            return Arc::clone(series);
+        }
         if self.expire_after.is_some() && self.len.load(Relaxed) >= self.max_series {
             let now = nanos(&self.clock);
             let last = self.swept.load(Relaxed);
@@ -356,7 +392,6 @@ impl<L: Labels, F: Build> Family<L, F> {
                 self.expire();
             }
         }
-        let eq = |s: &Arc<Series<L, F>>| s.labels.as_ref().is_some_and(|l| labels.matches(l));
         if self.len.load(Relaxed) >= self.max_series {
             // Full: no child is built for a label set that would be folded.
             // Another thread may have created this one since the lookup.
@@ -384,7 +419,7 @@ impl<L: Labels, F: Build> Family<L, F> {
             return self.fold();
         }
         let series = Arc::new(Series {
-            labels: Some(labels.to_labels()),
+            labels: Some(labels),
             hash,
             seq: self.next_seq.fetch_add(1, Relaxed),
             touched: AtomicU64::new(if self.expire_after.is_some() {
@@ -415,11 +450,11 @@ impl<L: Labels, F: Build> Family<L, F> {
     /// Drops the series of `labels`; whether there was one. Handles to it
     /// still update it, but it is no longer exported.
     pub fn remove<Q: LabelQuery<L> + ?Sized>(&self, labels: &Q) -> bool {
-        let hash = self.hasher.hash_one(labels);
+        // By the stored form's hash, as a series is placed.
+        let labels = labels.to_labels();
+        let hash = self.hasher.hash_one(&labels);
         let mut table = self.table(hash).write();
-        let found = table.find_entry(hash, |s| {
-            s.labels.as_ref().is_some_and(|l| labels.matches(l))
-        });
+        let found = table.find_entry(hash, |s| s.labels.as_ref() == Some(&labels));
         match found {
             Ok(entry) => {
                 entry.remove();
@@ -529,14 +564,59 @@ impl<L, F> Family<L, F> {
 impl<L: Labels, F> Series<L, F> {
     /// The `(name, value)` labels, the values as text.
     fn label_pairs(&self, names: &'static [&'static str]) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::with_capacity(names.len());
+        self.each_label(names, &mut |n, v| pairs.push((n, v.to_owned())));
+        pairs
+    }
+
+    /// Calls `f` with each `(name, value)` label, allocating nothing for
+    /// the tuple and derived label sets.
+    fn each_label(&self, names: &'static [&'static str], f: &mut dyn FnMut(&'static str, &str)) {
         match &self.labels {
-            Some(labels) => names
-                .iter()
-                .zip(labels.values())
-                .map(|(n, v)| (*n, v.into_owned()))
-                .collect(),
-            None => vec![(OVERFLOW_LABEL.0, OVERFLOW_LABEL.1.to_owned())],
+            Some(labels) => {
+                let mut names = names.iter();
+                labels.each_value(&mut |v| {
+                    if let Some(n) = names.next() {
+                        f(n, v);
+                    }
+                });
+            }
+            None => f(OVERFLOW_LABEL.0, OVERFLOW_LABEL.1),
         }
+    }
+
+    /// How many labels [`each_label`](Self::each_label) gives.
+    fn label_count(&self, names: &'static [&'static str]) -> usize {
+        if self.labels.is_some() {
+            names.len()
+        } else {
+            1
+        }
+    }
+}
+
+/// Runs `f` with `names` paired with the values of `text` that end at
+/// `ends`, from an array on the stack for the usual few labels.
+fn with_pairs<R>(
+    names: &[&str],
+    text: &str,
+    ends: &[usize],
+    f: impl FnOnce(&[(&str, &str)]) -> R,
+) -> R {
+    const STACK: usize = 12;
+    let pair = |i: usize| {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        (names[i], &text[start..ends[i]])
+    };
+    let n = ends.len().min(names.len());
+    if n <= STACK {
+        let mut pairs = [("", ""); STACK];
+        for (i, slot) in pairs.iter_mut().enumerate().take(n) {
+            *slot = pair(i);
+        }
+        f(&pairs[..n])
+    } else {
+        f(&(0..n).map(pair).collect::<Vec<_>>())
     }
 }
 
@@ -573,16 +653,37 @@ impl<L: Labels, F: Serialize> Serialize for SeriesJson<'_, L, F> {
         let mut map = s.serialize_map(Some(2))?;
         map.serialize_entry(
             "labels",
-            &LabelSet(
-                self.series
-                    .label_pairs(self.names)
-                    .into_iter()
-                    .map(|(n, v)| (n.to_owned(), v))
-                    .collect(),
-            ),
+            &LabelsJson {
+                series: self.series,
+                names: self.names,
+            },
         )?;
         map.serialize_entry("value", &self.series.child)?;
         map.end()
+    }
+}
+
+/// A series' labels as a JSON object, written straight from the label set.
+struct LabelsJson<'a, L, F> {
+    series: &'a Series<L, F>,
+    names: &'static [&'static str],
+}
+
+impl<L: Labels, F> Serialize for LabelsJson<'_, L, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.series.label_count(self.names)))?;
+        let mut failed = None;
+        self.series.each_label(self.names, &mut |n, v| {
+            if failed.is_none()
+                && let Err(e) = map.serialize_entry(n, v)
+            {
+                failed = Some(e);
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => map.end(),
+        }
     }
 }
 
@@ -622,13 +723,28 @@ impl<L: Labels, F: Field> Field for Family<L, F> {
     }
 
     fn export(&self, out: &mut dyn Samples) {
+        // One buffer for every series' label values: an export allocates
+        // per family, not per series.
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(self.names.len());
         for series in self.all() {
-            let pairs = series.label_pairs(self.names);
-            let labels: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            series.child.export(&mut Labelled {
-                out: &mut *out,
-                labels: &labels,
-                families: F::FAMILIES,
+            text.clear();
+            ends.clear();
+            series.each_label(self.names, &mut |_, v| {
+                text.push_str(v);
+                ends.push(text.len());
+            });
+            let names: &[&str] = if series.labels.is_some() {
+                self.names
+            } else {
+                &[OVERFLOW_LABEL.0]
+            };
+            with_pairs(names, &text, &ends, |labels| {
+                series.child.export(&mut Labelled {
+                    out: &mut *out,
+                    labels,
+                    families: F::FAMILIES,
+                });
             });
         }
     }
@@ -653,8 +769,16 @@ struct Labelled<'a> {
 
 impl Labelled<'_> {
     fn with(&mut self, family: usize, more: &[(&str, &str)], value: Sample<'_>) {
+        const STACK: usize = 12;
+        let n = self.labels.len() + more.len();
         if more.is_empty() {
             self.out.series(family, self.labels, value);
+        } else if n <= STACK {
+            let mut all = [("", ""); STACK];
+            for (slot, pair) in all.iter_mut().zip(self.labels.iter().chain(more)) {
+                *slot = *pair;
+            }
+            self.out.series(family, &all[..n], value);
         } else {
             let mut all = self.labels.to_vec();
             all.extend_from_slice(more);

@@ -18,6 +18,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::Serialize
 pub trait LabelValue: Hash + Eq + Clone + Send + Sync + 'static {
     /// The value as text.
     fn label_value(&self) -> Cow<'_, str>;
+
+    /// Calls `f` with the value as text. Exporters write label values
+    /// through this: integers implement it without allocating.
+    fn with_value(&self, f: &mut dyn FnMut(&str)) {
+        f(&self.label_value());
+    }
 }
 
 /// A label set: the key of a [`Family`](super::Family)'s series.
@@ -43,6 +49,15 @@ pub trait Labels: Hash + Eq + Clone + Send + Sync + 'static {
     const LEN: usize;
     /// The values, in the order of the names.
     fn values(&self) -> Vec<Cow<'_, str>>;
+
+    /// Calls `f` with each value as text, in the order of the names.
+    /// Exporters write label sets through this; the tuple and derived
+    /// implementations allocate nothing.
+    fn each_value(&self, f: &mut dyn FnMut(&str)) {
+        for value in self.values() {
+            f(&value);
+        }
+    }
 }
 
 /// One part of a label set to look up with: a borrowed form of a stored
@@ -78,6 +93,9 @@ macro_rules! same_part {
             fn label_value(&self) -> Cow<'_, str> {
                 Cow::Owned(self.to_string())
             }
+            fn with_value(&self, f: &mut dyn FnMut(&str)) {
+                Text::write(self, f);
+            }
         }
         impl LabelPart<$ty> for $ty {
             #[inline]
@@ -93,6 +111,9 @@ macro_rules! same_part {
             const LEN: usize = 1;
             fn values(&self) -> Vec<Cow<'_, str>> {
                 vec![self.label_value()]
+            }
+            fn each_value(&self, f: &mut dyn FnMut(&str)) {
+                self.with_value(f);
             }
         }
         impl LabelQuery<$ty> for $ty {
@@ -110,6 +131,33 @@ macro_rules! same_part {
 same_part!(
     u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool
 );
+
+/// Label values written without allocating.
+trait Text {
+    fn write(&self, f: &mut dyn FnMut(&str));
+}
+
+macro_rules! integer_text {
+    ($($ty:ty),*) => {$(
+        impl Text for $ty {
+            #[inline]
+            fn write(&self, f: &mut dyn FnMut(&str)) {
+                f(itoa::Buffer::new().format(*self));
+            }
+        }
+    )*};
+}
+
+integer_text!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
+
+impl Text for bool {
+    #[inline]
+    fn write(&self, f: &mut dyn FnMut(&str)) {
+        f(if *self { "true" } else { "false" });
+    }
+}
 
 impl LabelValue for &'static str {
     fn label_value(&self) -> Cow<'_, str> {
@@ -159,6 +207,9 @@ impl Labels for &'static str {
     fn values(&self) -> Vec<Cow<'_, str>> {
         vec![Cow::Borrowed(self)]
     }
+    fn each_value(&self, f: &mut dyn FnMut(&str)) {
+        f(self);
+    }
 }
 
 impl Labels for String {
@@ -166,6 +217,9 @@ impl Labels for String {
     const LEN: usize = 1;
     fn values(&self) -> Vec<Cow<'_, str>> {
         vec![Cow::Borrowed(self)]
+    }
+    fn each_value(&self, f: &mut dyn FnMut(&str)) {
+        f(self);
     }
 }
 
@@ -216,6 +270,9 @@ macro_rules! tuple {
             const LEN: usize = $n;
             fn values(&self) -> Vec<Cow<'_, str>> {
                 vec![$(self.$i.label_value()),+]
+            }
+            fn each_value(&self, f: &mut dyn FnMut(&str)) {
+                $(self.$i.with_value(f);)+
             }
         }
         impl<$($t, $q: LabelPart<$t>),+> LabelQuery<($($t,)+)> for ($($q,)+) {
