@@ -8,16 +8,13 @@ use std::{
 };
 
 use monsta_core::AppState;
-use prometheus_client::{
-    collector::Collector, encoding::DescriptorEncoder, encoding::text, registry::Registry,
-    registry::Unit,
-};
+use prometheus_client::{collector::Collector, encoding::DescriptorEncoder, registry::Unit};
 
 use crate::{
-    Error, Format,
-    encode::{self, Frozen},
+    Error, Format, encode,
     model::{self, Family, Layout, Reader},
     name::metric_name,
+    write,
 };
 
 /// The name of the uptime metric that [`StateCollector::render`] adds.
@@ -169,7 +166,7 @@ impl<S: AppState> StateCollector<S> {
     /// Reads every field under the state's lock, and pairs the values with
     /// the layout (after the lock is released): the families to encode,
     /// with the uptime metric first when `uptime` is given.
-    fn read(&self, uptime: Option<u64>) -> Result<(Arc<Layout>, Vec<Family>), Error> {
+    pub(crate) fn read(&self, uptime: Option<u64>) -> Result<(Arc<Layout>, Vec<Family>), Error> {
         let cached = self.cached_layout();
         let mut reader = Reader::sized_for(cached.as_deref());
         {
@@ -215,24 +212,14 @@ pub fn render_uptime(format: Format, uptime: Duration) -> Result<String, Error> 
     render_families(layout, families, format)
 }
 
-/// Encodes `families` through a throwaway registry, as a whole exposition.
+/// Writes `families` as a whole exposition (the lines prometheus-client's
+/// encoder writes for them, straight into one string).
 fn render_families(
     layout: Arc<Layout>,
     families: Vec<Family>,
     format: Format,
 ) -> Result<String, Error> {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Frozen {
-        layout,
-        families,
-        format,
-    }));
-    let mut out = String::new();
-    text::encode_registry(&mut out, &registry)?;
-    if format == Format::OpenMetrics {
-        text::encode_eof(&mut out)?;
-    }
-    Ok(out)
+    Ok(write::render(&layout, &families, format))
 }
 
 impl<S: AppState> Collector for StateCollector<S> {

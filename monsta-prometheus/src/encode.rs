@@ -1,4 +1,8 @@
-//! Families through prometheus-client's encoders, in either format.
+//! Families through prometheus-client's encoders, in either format: what a
+//! [`StateCollector`](crate::StateCollector) registered in a
+//! prometheus-client registry writes, and the reference that
+//! [`write`](crate::write), which renders a whole exposition, is tested
+//! against byte for byte.
 //!
 //! prometheus-client 0.25 writes OpenMetrics text only. The classic format
 //! differs from it in the lines around the samples, never in a sample line
@@ -14,17 +18,18 @@
 //!   is written;
 //! - help texts are escaped for the format (`\"` only in OpenMetrics).
 
-use std::{fmt, sync::Arc};
+use std::fmt;
 
 use prometheus_client::{
-    collector::Collector,
-    encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet},
+    encoding::{
+        DescriptorEncoder, EncodeLabel, EncodeLabelSet, LabelSetEncoder, MetricEncoder, NoLabelSet,
+    },
     metrics::MetricType,
 };
 
 use crate::{
     Format,
-    model::{Body, Family, Head, Histogram, INFO_LABEL, Kind, Layout, Point},
+    model::{Body, Family, Head, Histogram, INFO_LABEL, Kind, LabelsView, Layout, Point, Series},
 };
 
 /// Writes `families` (of `layout`) to `encoder` in `format`.
@@ -96,37 +101,55 @@ fn histogram(mut metric: MetricEncoder<'_>, h: &Histogram) -> fmt::Result {
     metric.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.non_cumulative(), None)
 }
 
+/// A sample's labels for prometheus-client's encoder, with one more label
+/// after them (an info metric's value).
+struct Labels<'a> {
+    labels: LabelsView<'a>,
+    extra: Option<(&'a str, &'a str)>,
+}
+
+impl EncodeLabelSet for Labels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        for pair in self.labels.iter().chain(self.extra) {
+            pair.encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
+
 /// Labelled samples (a family of fields' series), under a family already
 /// described. prometheus-client escapes the label values.
-fn series(
-    mut metric: MetricEncoder<'_>,
-    samples: &[(Vec<(String, String)>, Point)],
-    format: Format,
-) -> fmt::Result {
-    for (labels, point) in samples {
+fn series(mut metric: MetricEncoder<'_>, samples: &Series, format: Format) -> fmt::Result {
+    for (labels, point) in samples.iter() {
+        let plain = Labels {
+            labels,
+            extra: None,
+        };
         match point {
             Point::Counter(v) => match format {
                 Format::OpenMetrics => metric
-                    .encode_family(labels)?
+                    .encode_family(&plain)?
                     .encode_counter::<NoLabelSet, _, f64>(v, None)?,
-                Format::Text => metric.encode_family(labels)?.encode_gauge(v)?,
+                Format::Text => metric.encode_family(&plain)?.encode_gauge(v)?,
             },
             Point::CounterF64(v) => match format {
                 Format::OpenMetrics => metric
-                    .encode_family(labels)?
+                    .encode_family(&plain)?
                     .encode_counter::<NoLabelSet, _, f64>(v, None)?,
-                Format::Text => metric.encode_family(labels)?.encode_gauge(v)?,
+                Format::Text => metric.encode_family(&plain)?.encode_gauge(v)?,
             },
-            Point::Gauge(v) => metric.encode_family(labels)?.encode_gauge(v)?,
+            Point::Gauge(v) => metric.encode_family(&plain)?.encode_gauge(v)?,
             Point::Info(value) => {
-                let mut all = labels.clone();
-                all.push((INFO_LABEL.to_owned(), value.clone()));
+                let all = Labels {
+                    labels,
+                    extra: Some((INFO_LABEL, value.as_str())),
+                };
                 match format {
                     Format::OpenMetrics => metric.encode_info(&all)?,
                     Format::Text => metric.encode_family(&all)?.encode_gauge(&1_i64)?,
                 }
             }
-            Point::Histogram(h) => histogram(metric.encode_family(labels)?, h)?,
+            Point::Histogram(h) => histogram(metric.encode_family(&plain)?, h)?,
         }
     }
     Ok(())
@@ -178,19 +201,4 @@ fn labelled(mut metric: MetricEncoder<'_>, label: &str, samples: &[(String, f64)
             .encode_gauge(v)?;
     }
     Ok(())
-}
-
-/// Families already read from a state, as a collector for one format: what
-/// a rendering registers in the throwaway registry it encodes.
-#[derive(Debug)]
-pub(crate) struct Frozen {
-    pub layout: Arc<Layout>,
-    pub families: Vec<Family>,
-    pub format: Format,
-}
-
-impl Collector for Frozen {
-    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
-        families(&self.layout, &self.families, &mut encoder, self.format)
-    }
 }

@@ -158,6 +158,7 @@ mod error;
 mod format;
 mod model;
 mod name;
+mod write;
 
 pub use collector::{Render, StateCollector, UPTIME_METRIC, render_uptime};
 pub use error::Error;

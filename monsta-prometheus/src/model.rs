@@ -79,7 +79,71 @@ pub(crate) enum Body {
     Histogram(Histogram),
     /// Samples with labels (a family of fields' series), in the order
     /// written.
-    Series(Vec<(Vec<(String, String)>, Point)>),
+    Series(Series),
+}
+
+/// The labelled samples of one family. Every label name and value is kept
+/// in one text buffer, so reading a family of many series allocates per
+/// family, not per series.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Series {
+    text: String,
+    /// Per label, where its name and its value end in `text`; each label
+    /// starts where the one before ended.
+    labels: Vec<(usize, usize)>,
+    /// Per sample, where its labels end in `labels`, and its value.
+    samples: Vec<(usize, Point)>,
+}
+
+impl Series {
+    fn push(&mut self, labels: &[(&str, &str)], point: Point) {
+        for (name, value) in labels {
+            self.text.push_str(name);
+            let name_end = self.text.len();
+            self.text.push_str(value);
+            self.labels.push((name_end, self.text.len()));
+        }
+        self.samples.push((self.labels.len(), point));
+    }
+
+    /// The samples in the order written, each with its labels.
+    pub fn iter(&self) -> impl Iterator<Item = (LabelsView<'_>, &Point)> {
+        let mut start = 0;
+        self.samples.iter().map(move |(end, point)| {
+            let view = LabelsView {
+                text: &self.text,
+                labels: &self.labels[start..*end],
+                from: if start == 0 {
+                    0
+                } else {
+                    self.labels[start - 1].1
+                },
+            };
+            start = *end;
+            (view, point)
+        })
+    }
+}
+
+/// The labels of one sample of a [`Series`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LabelsView<'a> {
+    text: &'a str,
+    labels: &'a [(usize, usize)],
+    /// Where the first label starts in `text`.
+    from: usize,
+}
+
+impl<'a> LabelsView<'a> {
+    /// The `(name, value)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + use<'a> {
+        let (text, mut at) = (self.text, self.from);
+        self.labels.iter().map(move |&(name_end, value_end)| {
+            let pair = (&text[at..name_end], &text[name_end..value_end]);
+            at = value_end;
+            pair
+        })
+    }
 }
 
 /// A histogram's value: `buckets` are cumulative counts per finite bound.
@@ -314,24 +378,22 @@ impl Samples for FieldSamples<'_> {
         if declared != Some(ty) {
             return;
         }
-        let labels: Vec<(String, String)> = labels
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-            .collect();
         // The series of one family make one body, however the field
         // interleaves its families.
         let start = self.start;
         if let Some(Sample {
-            body: Body::Series(samples),
+            body: Body::Series(series),
             ..
         }) = self.samples[start..]
             .iter_mut()
             .find(|s| s.family == family && matches!(s.body, Body::Series(_)))
         {
-            samples.push((labels, point));
+            series.push(labels, point);
             return;
         }
-        self.push(family, ty, Body::Series(vec![(labels, point)]));
+        let mut series = Series::default();
+        series.push(labels, point);
+        self.push(family, ty, Body::Series(series));
     }
 }
 

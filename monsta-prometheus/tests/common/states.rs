@@ -434,3 +434,71 @@ app_state! {
         Ok(AddedClash { x: SlidingWindow::with_clock(Duration::from_secs(60), clock)?, x_added: Gauge::new() })
     }
 }
+
+/// Families of every exported shape (counters, windowed sums with their
+/// `_added` totals, histograms, percentiles, infos) and a plain histogram,
+/// with label values chosen to break a naive encoder.
+pub struct Labelled {
+    pub requests: monsta_core::fields::Family<(String, u16), Counter>,
+    pub rate: monsta_core::fields::Family<&'static str, SlidingWindow>,
+    pub latency: monsta_core::fields::Family<String, monsta_core::fields::Histogram>,
+    pub quantiles: monsta_core::fields::Family<String, SlidingPercentiles>,
+    pub versions: monsta_core::fields::Family<String, Value<String>>,
+    pub sizes: monsta_core::fields::Histogram,
+}
+
+app_state! {
+    Labelled {
+        requests => info("requests", FieldKind::Family, "Requests by route and status."),
+        rate => info("rate", FieldKind::Family, "Requests a minute by route."),
+        latency => info("latency", FieldKind::Family, "Latency by route."),
+        quantiles => info("quantiles", FieldKind::Family, "Latency quantiles by route."),
+        versions => info("versions", FieldKind::Family, "Versions by component."),
+        sizes => info("sizes", FieldKind::Histogram, "Response sizes."),
+    }
+    flatten {}
+    build(clock) {
+        let config = |names: &'static [&'static str]| monsta_core::fields::FieldConfig {
+            labels: Some(names),
+            ..Default::default()
+        };
+        Ok(Labelled {
+            requests: monsta_core::fields::Family::with_config(&config(&["route", "status"]), clock)?,
+            rate: monsta_core::fields::Family::with_config(&config(&["route"]), clock)?,
+            latency: monsta_core::fields::Family::with_config(
+                &monsta_core::fields::FieldConfig {
+                    labels: Some(&["route"]),
+                    buckets: Some(&[0.01, 0.1, 1.0]),
+                    ..Default::default()
+                },
+                clock,
+            )?,
+            quantiles: monsta_core::fields::Family::with_config(&config(&["route"]), clock)?,
+            versions: monsta_core::fields::Family::with_config(&config(&["component"]), clock)?,
+            sizes: monsta_core::fields::Histogram::new(&[1.0, 10.0, 100.0])?,
+        })
+    }
+}
+
+impl Labelled {
+    /// Label values with quotes, backslashes, newlines and non-ASCII text.
+    pub const NASTY: [&'static str; 4] = ["/a\"b", "c:\\d", "line\nbreak", "ünï ✓"];
+
+    /// Sets something in every series.
+    pub fn fill(&self) {
+        for (i, route) in Self::NASTY.iter().enumerate() {
+            let n = i as u64 + 1;
+            self.requests.with(&(*route, 200 + i as u16), |c| c.inc(n));
+            self.requests.with(&(*route, 500), |c| c.inc(1));
+            self.latency.with(*route, |h| h.observe(0.05 * n as f64));
+            self.quantiles.with(*route, |p| p.update(n as f64));
+            self.versions
+                .with(*route, |v| v.set(format!("v{n} \"quoted\"")));
+        }
+        self.rate.with(&"/a\"b", |w| w.inc(3.0));
+        self.rate.with(&"/half", |w| w.inc(0.5));
+        for x in [0.5, 5.0, 50.0, 500.0] {
+            self.sizes.observe(x);
+        }
+    }
+}
