@@ -1,5 +1,5 @@
 //! Families of labelled series and histograms: monsta next to the atomic
-//! floor and prometheus-client.
+//! floor and prometheus-client, measured and metrics.
 //!
 //! Run with `cargo bench -p monsta-bench --bench families`. `<name>/1` runs
 //! on one thread, `<name>/2` on two threads at once against the same series
@@ -99,6 +99,36 @@ fn lookup(c: &mut Criterion) {
     pair(c, "families/prometheus_client_get_or_create_inc", || {
         peer.get_or_create(black_box(&labels)).inc();
     });
+    let vec = measured::CounterVec::with_label_set(RequestSet::default());
+    vec.inc(Request {
+        route: "/api",
+        status: "200",
+    });
+    pair(c, "families/measured_counter_vec_inc", || {
+        vec.inc(black_box(Request {
+            route: "/api",
+            status: "200",
+        }));
+    });
+    // metrics' `counter!` looks its key up in the installed recorder on
+    // each call: the global one, so that both threads of a pair see it.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::set_global_recorder(recorder).expect("no recorder installed before");
+    metrics::counter!("requests", "route" => "/api", "status" => "200").increment(1);
+    pair(c, "families/metrics_labelled_counter_increment", || {
+        metrics::counter!("requests", "route" => "/api", "status" => "200")
+            .increment(black_box(1));
+    });
+}
+
+/// measured's label group: two string labels, interned on first use.
+#[derive(measured::LabelGroup, Clone, Copy)]
+#[label(set = RequestSet)]
+struct Request<'a> {
+    #[label(dynamic_with = measured::lasso::ThreadedRodeo, default)]
+    route: &'a str,
+    #[label(dynamic_with = measured::lasso::ThreadedRodeo, default)]
+    status: &'a str,
 }
 
 fn create(c: &mut Criterion) {
@@ -126,10 +156,20 @@ fn create(c: &mut Criterion) {
     }
     let per = (ALLOCATED.load(Relaxed) - before) as f64 / f.len() as f64;
     eprintln!(
-        "families/create_100k: {} series, {per:.0} bytes per series",
+        "families/create_100k: monsta: {} series, {per:.0} bytes per series",
         f.len()
     );
     drop(f);
+    let before = ALLOCATED.load(Relaxed);
+    let p = PFamily::<Labels, PCounter>::default();
+    for route in &routes {
+        for status in 0..N {
+            p.get_or_create(&peer_labels(route, status)).inc();
+        }
+    }
+    let per = (ALLOCATED.load(Relaxed) - before) as f64 / (usize::from(N) * ROUTES) as f64;
+    eprintln!("families/create_100k: prometheus_client: {per:.0} bytes per series");
+    drop(p);
     g.bench_function("monsta", |b| {
         b.iter_batched(
             build,
