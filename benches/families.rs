@@ -116,8 +116,7 @@ fn lookup(c: &mut Criterion) {
     metrics::set_global_recorder(recorder).expect("no recorder installed before");
     metrics::counter!("requests", "route" => "/api", "status" => "200").increment(1);
     pair(c, "families/metrics_labelled_counter_increment", || {
-        metrics::counter!("requests", "route" => "/api", "status" => "200")
-            .increment(black_box(1));
+        metrics::counter!("requests", "route" => "/api", "status" => "200").increment(black_box(1));
     });
 }
 
@@ -215,10 +214,24 @@ struct Plain {
     value: u64,
 }
 
+/// Plain structs that serialize to the family's very JSON.
+#[derive(serde::Serialize)]
+struct SameJson {
+    labels: SameLabels,
+    value: u64,
+}
+
+#[derive(serde::Serialize)]
+struct SameLabels {
+    route: String,
+    status: String,
+}
+
 fn exposition(c: &mut Criterion) {
     let state = Arc::new(Service::new());
     let peer: PFamily<Labels, PCounter> = PFamily::default();
     let mut plain = Vec::new();
+    let mut same = Vec::new();
     for i in 0..1000u16 {
         let route = format!("/route/{}", i / 10);
         let status = 200 + i % 10;
@@ -227,6 +240,13 @@ fn exposition(c: &mut Criterion) {
             .with(&(route.as_str(), status), |c| c.inc(u64::from(i)));
         peer.get_or_create(&peer_labels(&route, status))
             .inc_by(u64::from(i));
+        same.push(SameJson {
+            labels: SameLabels {
+                route: route.clone(),
+                status: status.to_string(),
+            },
+            value: u64::from(i),
+        });
         plain.push(Plain {
             route,
             status,
@@ -252,6 +272,9 @@ fn exposition(c: &mut Criterion) {
     });
     g.bench_function("serde_json_plain_structs", |b| {
         b.iter(|| serde_json::to_string(&plain).expect("serializes"))
+    });
+    g.bench_function("serde_json_plain_structs_same_json", |b| {
+        b.iter(|| serde_json::to_string(&same).expect("serializes"))
     });
     g.finish();
 }

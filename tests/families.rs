@@ -536,3 +536,33 @@ fn a_tuple_that_hashes_unlike_its_label_struct_still_finds_the_one_series() {
     assert!(family.remove(&("/a",)));
     assert!(family.is_empty());
 }
+
+#[test]
+fn a_family_counter_shards_itself_only_when_two_threads_update_it() {
+    let family: Family<&'static str, Counter> = Family::with_labels(&["k"]).unwrap();
+    let quiet = family.get(&"quiet");
+    quiet.inc(1);
+    assert!(!quiet.is_sharded(), "one thread: one atomic");
+    let busy = family.get(&"busy");
+    // Rounds of 4 threads at once until the series has its shards (the
+    // first round does it on any machine with two cores), bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut expected = 0;
+    while !busy.is_sharded() && std::time::Instant::now() < deadline {
+        let start = std::sync::Barrier::new(4);
+        thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    start.wait();
+                    for _ in 0..50_000 {
+                        busy.inc(1);
+                    }
+                });
+            }
+        });
+        expected += 200_000;
+        assert_eq!(busy.get(), expected, "no update lost across the change");
+    }
+    assert!(busy.is_sharded(), "contention makes shards");
+    assert!(!quiet.is_sharded());
+}

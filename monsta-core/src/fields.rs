@@ -414,6 +414,18 @@ pub trait Build: Field + Sized {
     ///
     /// The field's constructor's error, such as a parameter out of range.
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error>;
+
+    /// Builds the field as one series of a [`Family`]: where a kind can,
+    /// it starts small and grows its per-thread shards only once two
+    /// threads update it at once (a [`Counter`] does), since a family may
+    /// hold thousands. [`build`](Self::build) by default.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    fn build_series(config: &FieldConfig, clock: &Clock) -> Result<Self, Error> {
+        Self::build(config, clock)
+    }
 }
 
 /// Reads an `f64` written by serde_json, where NaN and infinities become `null`.

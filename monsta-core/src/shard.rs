@@ -171,36 +171,87 @@ fn cells<T: Default>() -> Box<[CachePadded<T>]> {
 /// Its value is the cells' total minus `base`: [`store`](Self::store) and
 /// [`take`](Self::take) move the base, since readers never write the
 /// owners' cells.
+///
+/// A [`lazy`](Self::lazy) adder starts with no shards: it adds to one
+/// atomic (`direct`) with a compare-exchange, and the first time that fails
+/// (another thread updated it in between) it makes its shards, as Java's
+/// `LongAdder` does. A family's series cost a few words until contended.
 #[derive(Debug)]
 pub(crate) struct ShardedU64 {
-    cells: Box<[CachePadded<U64Cells>]>,
+    cells: OnceLock<Box<[CachePadded<U64Cells>]>>,
+    /// Added to while there are no shards (and by the update that found
+    /// the contention).
+    direct: CellU64,
     base: CellU64,
 }
 
 impl ShardedU64 {
     pub(crate) fn new(init: u64) -> Self {
+        let lazy = Self::lazy(init);
+        let _ = lazy.cells.set(cells());
+        lazy
+    }
+
+    /// An adder with no shards until two threads update it at once.
+    pub(crate) fn lazy(init: u64) -> Self {
         ShardedU64 {
-            cells: cells(),
+            cells: OnceLock::new(),
+            direct: CellU64::new(0),
             base: CellU64::new(0u64.wrapping_sub(init)),
         }
     }
 
     #[inline(always)]
     pub(crate) fn add(&self, n: u64) {
+        let Some(cells) = self.cells.get() else {
+            self.add_direct(n);
+            return;
+        };
         let i = thread_index();
-        match self.cells.get(i) {
+        match cells.get(i) {
             Some(c) => c.own.store(c.own.load(Relaxed).wrapping_add(n), Relaxed),
             None => {
-                let c = &self.cells[i & (self.cells.len() - 1)];
+                let c = &cells[i & (cells.len() - 1)];
                 c.shared.fetch_add(n, Relaxed);
             }
         }
     }
 
+    #[inline]
+    fn add_direct(&self, n: u64) {
+        let v = self.direct.load(Relaxed);
+        if self
+            .direct
+            .compare_exchange(v, v.wrapping_add(n), Relaxed, Relaxed)
+            .is_err()
+        {
+            self.contended(n);
+        }
+    }
+
+    /// Another thread updated the unsharded adder between this one's load
+    /// and its compare-exchange: this update is added at once, and from now
+    /// on every thread adds to its shard.
+    #[cold]
+    #[inline(never)]
+    fn contended(&self, n: u64) {
+        self.direct.fetch_add(n, Relaxed);
+        self.cells.get_or_init(cells);
+    }
+
+    /// Whether the adder has its shards (it was built with them, or became
+    /// contended).
+    pub(crate) fn is_sharded(&self) -> bool {
+        self.cells.get().is_some()
+    }
+
     fn total(&self) -> u64 {
-        self.cells.iter().fold(0u64, |acc, c| {
-            acc.wrapping_add(c.own.load(Relaxed))
-                .wrapping_add(c.shared.load(Relaxed))
+        let direct = self.direct.load(Relaxed);
+        self.cells.get().map_or(direct, |cells| {
+            cells.iter().fold(direct, |acc, c| {
+                acc.wrapping_add(c.own.load(Relaxed))
+                    .wrapping_add(c.shared.load(Relaxed))
+            })
         })
     }
 
@@ -496,6 +547,41 @@ mod tests {
     }
 
     #[test]
+    fn a_lazy_u64_shards_itself_under_contention_and_loses_nothing() {
+        let c = ShardedU64::lazy(3);
+        c.add(2);
+        assert!(!c.is_sharded(), "one thread never makes shards");
+        assert_eq!(c.sum(), 5);
+        c.store(10);
+        assert_eq!(c.sum(), 10);
+        // Threads hammering it at once make it shard itself; every add
+        // before, during and after counts. Rounds of 4 threads of 20,000
+        // until it has shards (the first round does it on any machine with
+        // two cores), bounded by a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut expected = 10;
+        while !c.is_sharded() && std::time::Instant::now() < deadline {
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(|| {
+                        start.wait();
+                        (0..20_000).for_each(|_| c.add(1));
+                    });
+                }
+            });
+            expected += 80_000;
+            assert_eq!(c.sum(), expected);
+        }
+        assert!(c.is_sharded(), "contended adds make shards");
+        (0..1_000).for_each(|_| c.add(1));
+        expected += 1_000;
+        assert_eq!(c.sum(), expected);
+        assert_eq!(c.take(), expected);
+        assert_eq!(c.sum(), 0);
+    }
+
+    #[test]
     fn sharded_u64_store_and_take_move_the_base() {
         let c = ShardedU64::new(5);
         c.add(2);
@@ -519,12 +605,13 @@ mod tests {
             // What a thread-local's destructor after the release would see.
             INDEX.with(|i| i.set(RELEASED));
             c2.add(2);
-            assert!(RELEASED >= c2.cells.len());
+            assert!(RELEASED >= c2.cells.get().unwrap().len());
         })
         .join()
         .unwrap();
         assert_eq!(c.sum(), 3);
-        let shared: u64 = c.cells.iter().map(|x| x.shared.load(Relaxed)).sum();
+        let cells = c.cells.get().unwrap();
+        let shared: u64 = cells.iter().map(|x| x.shared.load(Relaxed)).sum();
         assert_eq!(shared, 2);
     }
 

@@ -106,6 +106,16 @@ impl Series {
         self.samples.push((self.labels.len(), point));
     }
 
+    /// How many samples there are.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// How long the labels' text is, all samples together.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The samples in the order written, each with its labels.
     pub fn iter(&self) -> impl Iterator<Item = (LabelsView<'_>, &Point)> {
         let mut start = 0;

@@ -19,7 +19,16 @@ use crate::{
 /// The exposition of `families` (of `layout`) in `format`, `# EOF` last in
 /// OpenMetrics.
 pub(crate) fn render(layout: &Layout, families: &[Family], format: Format) -> String {
-    let mut out = String::with_capacity(256 + families.len() * 160);
+    let mut out = String::with_capacity(
+        families
+            .iter()
+            .map(|f| match &f.body {
+                Body::Series(series) => series.text_len() + series.len() * 48,
+                _ => 160,
+            })
+            .sum::<usize>()
+            + 64,
+    );
     for family in families {
         let head = layout.head(family);
         let help = head.help(format);
@@ -111,7 +120,8 @@ impl Writer<'_> {
     }
 
     /// One sample line: the name with its unit and `suffix`, the `first`
-    /// label (a bucket's `le`), then `labels`, then the value.
+    /// label (a bucket's `le`), then `labels`, then `extra` (an info
+    /// metric's value), then the value.
     fn sample(
         &mut self,
         suffix: Option<&str>,
@@ -125,25 +135,27 @@ impl Writer<'_> {
             self.out.push('_');
             self.out.push_str(suffix);
         }
-        let mut pairs = first
-            .into_iter()
-            .chain(labels.into_iter().flat_map(|l| l.iter()))
-            .chain(extra)
-            .peekable();
-        if pairs.peek().is_some() {
-            self.out.push('{');
-            for (i, (name, value)) in pairs.enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                self.out.push_str(name);
-                self.out.push_str("=\"");
-                escape_into(self.out, value);
-                self.out.push('"');
-            }
-            self.out.push('}');
+        let mut open = false;
+        let mut label = |out: &mut String, name: &str, value: &str| {
+            out.push(if open { ',' } else { '{' });
+            open = true;
+            out.push_str(name);
+            out.push_str("=\"");
+            escape_into(out, value);
+            out.push('"');
+        };
+        if let Some((name, value)) = first {
+            label(self.out, name, value);
         }
-        self.out.push(' ');
+        if let Some(labels) = labels {
+            for (name, value) in labels.iter() {
+                label(self.out, name, value);
+            }
+        }
+        if let Some((name, value)) = extra {
+            label(self.out, name, value);
+        }
+        self.out.push_str(if open { "} " } else { " " });
         match value {
             Number::Int(v) => self.out.push_str(itoa::Buffer::new().format(v)),
             Number::Float(v) => self.out.push_str(dtoa::Buffer::new().format(v)),

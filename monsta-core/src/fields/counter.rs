@@ -63,6 +63,31 @@ impl Counter {
         Counter(ShardedU64::new(value))
     }
 
+    /// A counter at zero that starts as one atomic (40 bytes in all, against
+    /// a cache line per shard) and makes its per-thread shards the first
+    /// time two threads update it at once, as Java's `LongAdder` does. Until
+    /// then an update is an uncontended compare-exchange, about the cost
+    /// of a `fetch_add`; after, what [`new`](Self::new)'s cost. What the
+    /// series of a [`Family`](super::Family) of counters are.
+    ///
+    /// ```
+    /// use monsta_core::fields::Counter;
+    ///
+    /// let c = Counter::lazy();
+    /// c.inc(2);
+    /// assert_eq!(c.get(), 2);
+    /// assert!(!c.is_sharded());
+    /// ```
+    pub fn lazy() -> Self {
+        Counter(ShardedU64::lazy(0))
+    }
+
+    /// Whether the counter has its per-thread shards: from [`new`](Self::new)
+    /// on, from [`lazy`](Self::lazy) once two threads updated it at once.
+    pub fn is_sharded(&self) -> bool {
+        self.0.is_sharded()
+    }
+
     /// Adds `n`.
     #[inline]
     pub fn inc(&self, n: u64) {
@@ -119,5 +144,11 @@ impl Field for Counter {
 impl Build for Counter {
     fn build(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
         Ok(Self::new())
+    }
+
+    /// [`Counter::lazy`]: a family's counters cost a few words each until
+    /// contended.
+    fn build_series(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
+        Ok(Self::lazy())
     }
 }
