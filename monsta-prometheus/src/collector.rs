@@ -21,7 +21,7 @@ use crate::{
 pub const UPTIME_METRIC: &str = model::UPTIME_METRIC;
 
 /// Exposes an [`AppState`] as Prometheus metrics: register it in a
-/// prometheus-client [`Registry`] next to other metrics, or
+/// prometheus-client [`Registry`](prometheus_client::registry::Registry) next to other metrics, or
 /// [`render`](Self::render) it on its own.
 ///
 /// Each encoding takes the state's lock ([`AppState::lock`]) while it reads
@@ -61,7 +61,7 @@ impl<S: AppState> StateCollector<S> {
     /// [`PREFIX`](AppState::PREFIX). The prefix is mapped onto the
     /// metric-name alphabet like field names; an empty prefix means none.
     ///
-    /// A prefix given to the prometheus-client [`Registry`] comes on top:
+    /// A prefix given to the prometheus-client [`Registry`](prometheus_client::registry::Registry) comes on top:
     /// `Registry::with_prefix("a")` and `.prefix("b")` give `a_b_<field>`.
     #[must_use]
     pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
