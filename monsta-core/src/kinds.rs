@@ -91,7 +91,8 @@ pub const FLATTEN: &str = "flatten";
 /// Field key: a field type of one's own, implementing `Field` and `Build`.
 pub const FIELD: &str = "field";
 
-/// Every field key, in the order the documentation lists them.
+/// Every field key, in the order the documentation lists them: first the
+/// [`KIND_KEYS`], then the keys any field takes.
 pub const FIELD_KEYS: &[&str] = &[
     WINDOW,
     RESET_AT,
@@ -116,25 +117,13 @@ pub const FIELD_KEYS: &[&str] = &[
     FIELD,
 ];
 
+/// How many of [`FIELD_KEYS`] only some kinds take.
+const KIND_KEY_COUNT: usize = 14;
+
 /// The keys that only some kinds take ([`KindSpec::keys`]); `default` is
 /// told by [`KindSpec::default`]. Every other field key applies to any
 /// field.
-pub const KIND_KEYS: &[&str] = &[
-    WINDOW,
-    RESET_AT,
-    TZ,
-    ALPHA,
-    PRESET,
-    ZERO,
-    CAPACITY,
-    LEAK_RATE,
-    QUANTILES,
-    MAX_SAMPLES,
-    BUCKETS,
-    LABELS,
-    MAX_SERIES,
-    EXPIRE_AFTER,
-];
+pub const KIND_KEYS: &[&str] = FIELD_KEYS.split_at(KIND_KEY_COUNT).0;
 
 /// The keys a field of a type of one's own (`#[monsta(field)]`) takes
 /// besides `field` itself.
@@ -278,6 +267,16 @@ pub fn applies_to(key: &str) -> Option<Vec<&'static KindSpec>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kind_keys_are_those_some_kind_takes_and_only_those() {
+        for key in FIELD_KEYS {
+            let some_kind_takes = KINDS
+                .iter()
+                .any(|k| k.keys.contains(key) || k.required.contains(key));
+            assert_eq!(KIND_KEYS.contains(key), some_kind_takes, "{key}");
+        }
+    }
 
     #[test]
     fn every_kind_specific_key_has_a_kind() {
