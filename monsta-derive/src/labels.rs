@@ -152,7 +152,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     fn values(&self) -> ::std::vec::Vec<::std::borrow::Cow<'_, str>> {
                         ::std::vec![#(#values),*]
                     }
-                    fn each_value(&self, f: &mut dyn ::core::ops::FnMut(&str)) {
+                    fn each_value(&self, f: &mut impl ::core::ops::FnMut(&str)) {
                         #(#each)*
                     }
                 }
@@ -203,7 +203,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     fn values(&self) -> ::std::vec::Vec<::std::borrow::Cow<'_, str>> {
                         ::std::vec![#private::fields::LabelValue::label_value(self)]
                     }
-                    fn each_value(&self, f: &mut dyn ::core::ops::FnMut(&str)) {
+                    fn each_value(&self, f: &mut impl ::core::ops::FnMut(&str)) {
                         f(match self { #(#arms,)* });
                     }
                 }

@@ -587,7 +587,7 @@ impl<L: Labels, F> Series<L, F> {
 
     /// Calls `f` with each `(name, value)` label, allocating nothing for
     /// the tuple and derived label sets.
-    fn each_label(&self, names: &'static [&'static str], f: &mut dyn FnMut(&'static str, &str)) {
+    fn each_label(&self, names: &'static [&'static str], f: &mut impl FnMut(&'static str, &str)) {
         match &self.labels {
             Some(labels) => {
                 let mut names = names.iter();

@@ -21,7 +21,7 @@ pub trait LabelValue: Hash + Eq + Clone + Send + Sync + 'static {
 
     /// Calls `f` with the value as text. Exporters write label values
     /// through this: integers implement it without allocating.
-    fn with_value(&self, f: &mut dyn FnMut(&str)) {
+    fn with_value(&self, f: &mut impl FnMut(&str)) {
         f(&self.label_value());
     }
 }
@@ -53,7 +53,7 @@ pub trait Labels: Hash + Eq + Clone + Send + Sync + 'static {
     /// Calls `f` with each value as text, in the order of the names.
     /// Exporters write label sets through this; the tuple and derived
     /// implementations allocate nothing.
-    fn each_value(&self, f: &mut dyn FnMut(&str)) {
+    fn each_value(&self, f: &mut impl FnMut(&str)) {
         for value in self.values() {
             f(&value);
         }
@@ -93,7 +93,7 @@ macro_rules! same_part {
             fn label_value(&self) -> Cow<'_, str> {
                 Cow::Owned(self.to_string())
             }
-            fn with_value(&self, f: &mut dyn FnMut(&str)) {
+            fn with_value(&self, f: &mut impl FnMut(&str)) {
                 Text::write(self, f);
             }
         }
@@ -112,7 +112,7 @@ macro_rules! same_part {
             fn values(&self) -> Vec<Cow<'_, str>> {
                 vec![self.label_value()]
             }
-            fn each_value(&self, f: &mut dyn FnMut(&str)) {
+            fn each_value(&self, f: &mut impl FnMut(&str)) {
                 self.with_value(f);
             }
         }
@@ -134,14 +134,14 @@ same_part!(
 
 /// Label values written without allocating.
 trait Text {
-    fn write(&self, f: &mut dyn FnMut(&str));
+    fn write(&self, f: &mut impl FnMut(&str));
 }
 
 macro_rules! integer_text {
     ($($ty:ty),*) => {$(
         impl Text for $ty {
             #[inline]
-            fn write(&self, f: &mut dyn FnMut(&str)) {
+            fn write(&self, f: &mut impl FnMut(&str)) {
                 f(itoa::Buffer::new().format(*self));
             }
         }
@@ -154,7 +154,7 @@ integer_text!(
 
 impl Text for bool {
     #[inline]
-    fn write(&self, f: &mut dyn FnMut(&str)) {
+    fn write(&self, f: &mut impl FnMut(&str)) {
         f(if *self { "true" } else { "false" });
     }
 }
@@ -207,7 +207,7 @@ impl Labels for &'static str {
     fn values(&self) -> Vec<Cow<'_, str>> {
         vec![Cow::Borrowed(self)]
     }
-    fn each_value(&self, f: &mut dyn FnMut(&str)) {
+    fn each_value(&self, f: &mut impl FnMut(&str)) {
         f(self);
     }
 }
@@ -218,7 +218,7 @@ impl Labels for String {
     fn values(&self) -> Vec<Cow<'_, str>> {
         vec![Cow::Borrowed(self)]
     }
-    fn each_value(&self, f: &mut dyn FnMut(&str)) {
+    fn each_value(&self, f: &mut impl FnMut(&str)) {
         f(self);
     }
 }
@@ -271,7 +271,7 @@ macro_rules! tuple {
             fn values(&self) -> Vec<Cow<'_, str>> {
                 vec![$(self.$i.label_value()),+]
             }
-            fn each_value(&self, f: &mut dyn FnMut(&str)) {
+            fn each_value(&self, f: &mut impl FnMut(&str)) {
                 $(self.$i.with_value(f);)+
             }
         }
