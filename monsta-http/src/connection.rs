@@ -40,6 +40,7 @@ use crate::{
     StatusService,
     builder::Config,
     respond::{StatusResponse, bad_request},
+    tls::Transport,
 };
 
 /// A connection's IO whose writes have a deadline: a write (or flush, or
@@ -245,6 +246,8 @@ impl Drop for Busy {
 /// service lives in the host app's HTTP stack, which has its own rules).
 struct ConnectionService {
     service: StatusService,
+    /// The client's address, added to each request as a [`ClientAddr`](crate::ClientAddr).
+    peer: Option<std::net::SocketAddr>,
     activity: Arc<Activity>,
     served: AtomicU64,
     max_requests: u64,
@@ -257,7 +260,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Error = Infallible;
     type Future = ConnectionFuture;
 
-    fn call(&self, request: Request<Incoming>) -> ConnectionFuture {
+    fn call(&self, mut request: Request<Incoming>) -> ConnectionFuture {
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(crate::ClientAddr(peer));
+        }
         let busy = Busy::new(&self.activity);
         let served = self.served.fetch_add(1, Ordering::AcqRel) + 1;
         let last = served >= self.max_requests;
@@ -480,15 +486,67 @@ pub(crate) async fn serve_connection(
     slot: Slot,
     _permit: OwnedSemaphorePermit,
     stop: impl Future<Output = ()>,
+    transport: Transport,
 ) {
     slot.enlist();
     let start = Instant::now();
-    let keep_alive = config.keep_alive_timeout();
     // Responses are small: send them without waiting for more to coalesce.
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok();
+    tokio::pin!(stop);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = transport.tls() {
+        // The handshake is part of the header phase: it has the header
+        // deadline (and the shorter one under pressure), and a stop or an
+        // eviction ends it.
+        let activity = Arc::clone(&slot.activity);
+        let handshake =
+            tokio::time::timeout(config.header_read_timeout(), tls.acceptor().accept(stream));
+        let hurry = hurried(&activity, &slot.registry, &config, start);
+        let evict = Arc::clone(&slot.evict);
+        let stream = tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(target: "monsta", "TLS handshake failed: {error}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(target: "monsta", "connection closed: no TLS handshake within {:?}", config.header_read_timeout());
+                    return;
+                }
+            },
+            () = hurry => {
+                tracing::debug!(target: "monsta", "connection closed: no TLS handshake within {:?} while the server is under pressure", config.header_read_timeout_under_pressure());
+                return;
+            }
+            () = stop.as_mut() => return,
+            () = evict.notified() => return,
+        };
+        return serve_stream(service, config, stream, slot, start, peer, stop).await;
+    }
+    let _ = &transport;
+    serve_stream(service, config, stream, slot, start, peer, stop).await;
+}
+
+/// Serves one connection over `stream`, plain or TLS, as
+/// [`serve_connection`] describes.
+async fn serve_stream<S>(
+    service: StatusService,
+    config: Arc<Config>,
+    stream: S,
+    slot: Slot,
+    start: Instant,
+    peer: Option<std::net::SocketAddr>,
+    stop: impl Future<Output = ()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let keep_alive = config.keep_alive_timeout();
     let activity = Arc::clone(&slot.activity);
     let service = ConnectionService {
         service,
+        peer,
         activity: Arc::clone(&activity),
         served: AtomicU64::new(0),
         max_requests: config.max_requests_per_connection(),

@@ -84,6 +84,8 @@
 // server, its limits, and the registry of open ones); `server` (accept
 // loop, handles);
 // `reporter`, the facade that delegates to them; `global`.
+mod access;
+mod auth;
 mod builder;
 mod connection;
 mod engine;
@@ -92,9 +94,12 @@ mod global;
 mod metrics;
 mod reporter;
 mod respond;
+mod security;
 mod server;
 mod service;
 mod source;
+mod tls;
+mod web_config;
 mod worker;
 
 #[cfg(feature = "axum")]
@@ -102,6 +107,9 @@ mod axum;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+pub use auth::{
+    AuthLayer, AuthService, ClientAddr, FIRST_FAILURE_DELAY, FREE_FAILURES, MAX_FAILURE_DELAY,
+};
 #[cfg(feature = "prometheus")]
 pub use builder::DEFAULT_METRICS_ENDPOINT;
 pub use builder::{
@@ -112,8 +120,12 @@ pub use error::{BuildError, ServeError};
 pub use global::{publish, publish_state, publish_with, reporter, reset, start, start_until, stop};
 pub use reporter::{Refresher, StatusReporter};
 pub use respond::StatusResponse;
+pub use security::{HEALTH_ENDPOINT, SecurityError};
 pub use server::{ServerHandle, ThreadedServer};
 pub use service::{ResponseFuture, StatusService};
+#[cfg(feature = "tls")]
+pub use tls::{ClientAuth, TlsSettings, TlsVersion};
+pub use web_config::{WEB_CONFIG_ENV, WebConfig};
 
 /// Completes when the process is asked to stop: on Ctrl-C (`SIGINT`) or, on
 /// Unix, `SIGTERM` (what `kill`, systemd and container runtimes send).
