@@ -202,6 +202,13 @@ impl Checks {
         tracing::debug!(target: "monsta", "refused {ip} by the address rules ({n} so far)");
     }
 
+    fn is_verified(&self, user: &str, password: &[u8]) -> bool {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&pair_key(user.as_bytes(), password))
+    }
+
     fn lock_failures(&self) -> std::sync::MutexGuard<'_, FailureTable> {
         self.failures.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -333,7 +340,16 @@ impl Gate {
             return Verdict::Pass;
         }
         let checks = &settings.checks;
-        if let Some(ip) = self.peer {
+        // A credential verified before is no guess: it is not delayed, so a
+        // scraper that shares its address with a failing client keeps its
+        // pace.
+        let known = match &self.credential {
+            Some(Credential::Basic { user, password }) => checks.is_verified(user, password),
+            _ => false,
+        };
+        if let Some(ip) = self.peer
+            && !known
+        {
             let delay = checks.lock_failures().delay(ip, Instant::now());
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -380,12 +396,7 @@ async fn verify_basic(security: &Security, user: String, password: Vec<u8>) -> b
     let settings = security.settings();
     let key = pair_key(user.as_bytes(), &password);
     let checks = &settings.checks;
-    if checks
-        .verified
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .contains(&key)
-    {
+    if checks.is_verified(&user, &password) {
         return true;
     }
     let (hash, known) = match settings.users.get(&user) {
