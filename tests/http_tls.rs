@@ -443,3 +443,19 @@ async fn unusable_files_are_an_error_that_names_the_key() {
     let err = missing.start_on(listener().await).unwrap_err();
     assert!(err.to_string().contains("nope.crt"), "{err}");
 }
+
+#[test]
+fn the_readme_web_config_loads() {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("A complete `web.config.yml`:")
+        .expect("the README's web.config.yml");
+    let block = &readme[start..];
+    let yaml = block
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a yaml block");
+    let config = monsta::WebConfig::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.authenticates());
+}

@@ -346,7 +346,7 @@ impl StatusReporterBuilder {
 
     /// Serves HTTPS (feature `tls`): the standalone server speaks TLS with
     /// these settings. The files are read when a server starts (an error
-    /// then is [`ServeError::Tls`](crate::ServeError::Tls)) and again when
+    /// then is [`ServeError::Security`](crate::ServeError::Security)) and again when
     /// they change.
     #[cfg(feature = "tls")]
     pub fn tls(mut self, settings: crate::TlsSettings) -> Self {
