@@ -92,7 +92,7 @@ struct Failures {
 
 /// The failures of recent clients, at most [`MAX_TRACKED`] of them: when
 /// full, those not failing for [`FORGET_AFTER`] are forgotten, and if none
-/// is, the one whose last failure is oldest.
+/// is, the eighth whose last failure is oldest.
 #[derive(Default)]
 pub(crate) struct FailureTable {
     entries: HashMap<Client, Failures>,
@@ -132,14 +132,16 @@ impl FailureTable {
         let before = self.entries.len();
         self.entries
             .retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-        if self.entries.len() >= MAX_TRACKED
-            && let Some(oldest) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, f)| f.last)
-                .map(|(k, _)| *k)
-        {
-            self.entries.remove(&oldest);
+        if self.entries.len() >= MAX_TRACKED {
+            // The eighth whose last failure is oldest, at once, so that a
+            // flood pays for this scan once per MAX_TRACKED / 8 addresses.
+            let mut by_age: Vec<(Instant, Client)> =
+                self.entries.iter().map(|(k, f)| (f.last, *k)).collect();
+            let cut = (MAX_TRACKED / 8).max(1);
+            by_age.select_nth_unstable_by_key(cut - 1, |(last, _)| *last);
+            for (_, key) in &by_age[..cut] {
+                self.entries.remove(key);
+            }
         }
         let dropped = (before - self.entries.len()) as u64;
         self.forgotten += dropped;
@@ -636,6 +638,99 @@ mod tests {
             table.delay("10.0.0.1".parse().unwrap(), much_later),
             Duration::ZERO
         );
+    }
+
+    /// Records the events of a scope as `LEVEL message fields`.
+    #[derive(Clone, Default)]
+    struct Recorder(std::sync::Arc<Mutex<Vec<String>>>);
+
+    struct Fields(String);
+
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+            use std::fmt::Write as _;
+            let _ = write!(self.0, " {}={:?}", field.name(), value);
+        }
+    }
+
+    impl tracing::Subscriber for Recorder {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let mut fields = Fields(event.metadata().level().to_string());
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    impl Recorder {
+        fn lines(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.lock().unwrap())
+        }
+    }
+
+    #[test]
+    fn an_open_public_server_warns_once_and_no_secret_is_logged() {
+        let recorder = Recorder::default();
+        tracing::subscriber::with_default(recorder.clone(), || {
+            let open = Security::default();
+            crate::security::warn_if_open("0.0.0.0:4242".parse().unwrap(), &open);
+            let lines = recorder.lines();
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            assert!(
+                lines[0].starts_with("WARN") && lines[0].contains("basic_auth_user"),
+                "{lines:?}"
+            );
+            crate::security::warn_if_open("127.0.0.1:4242".parse().unwrap(), &open);
+            crate::security::warn_if_open("[::1]:4242".parse().unwrap(), &open);
+            assert!(recorder.lines().is_empty(), "loopback is not warned about");
+
+            let builder = crate::StatusReporterBuilder::new()
+                .basic_auth_user("u", &bcrypt::hash("right", 4).unwrap())
+                .unwrap()
+                .bearer_token("token-secret");
+            let (config, _) = builder.into_parts();
+            let security = config.security().clone();
+            crate::security::warn_if_open("0.0.0.0:4242".parse().unwrap(), &security);
+            assert!(recorder.lines().is_empty(), "authenticated");
+
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            for header in [
+                "Basic dTpodW50ZXIyLXNlY3JldA==", // u:hunter2-secret
+                "Bearer hunter2-secret",
+            ] {
+                let request = Request::builder()
+                    .uri("/mon/v1/state")
+                    .header(AUTHORIZATION, header)
+                    .extension(ClientAddr("10.0.0.1:5000".parse().unwrap()))
+                    .body(())
+                    .unwrap();
+                let gate = Gate::new(&security, &request, "/mon/v1/state");
+                assert!(matches!(
+                    runtime.block_on(gate.check()),
+                    Verdict::Deny(Denial::Unauthorized)
+                ));
+            }
+            let lines = recorder.lines();
+            assert!(!lines.is_empty(), "failures are logged");
+            for line in &lines {
+                assert!(
+                    !line.contains("hunter2") && !line.contains("token-secret"),
+                    "{line}"
+                );
+            }
+        });
     }
 
     #[test]
