@@ -459,3 +459,57 @@ fn the_readme_web_config_loads() {
     let config = monsta::WebConfig::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.authenticates());
 }
+
+#[tokio::test]
+async fn stalled_handshakes_are_cut_sooner_when_the_server_is_under_pressure() {
+    let dir = Dir::new("pressure");
+    let ca = Ca::new("CA");
+    let hurried = Duration::from_millis(800);
+    let header_timeout = Duration::from_secs(4);
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .max_connections(16)
+        .unwrap()
+        .max_connections_per_address(64)
+        .unwrap()
+        .keep_alive_timeout(Duration::from_secs(60))
+        .unwrap()
+        .header_read_timeout(header_timeout)
+        .unwrap()
+        .header_read_timeout_under_pressure(hurried)
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let addr = server.local_addr();
+    let start = std::time::Instant::now();
+    // 8 of 16 in the header phase, each stalled in the middle of its
+    // ClientHello: pressure.
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(&[0x16, 0x03, 0x01, 0x00, 0xf0, 0x01])
+            .await
+            .unwrap();
+        streams.push(stream);
+    }
+    // A client that completes its handshake at once is served...
+    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    assert_eq!(reply.expect("served under pressure").status, 200);
+    // ...and stalled handshakes are cut at the shorter deadline until a
+    // quarter of the cap is left in the header phase.
+    let mut closed = Vec::new();
+    for stream in &mut streams {
+        time_to_close(stream, LIMIT).await.expect("cut");
+        closed.push(start.elapsed());
+    }
+    closed.sort();
+    let early = closed
+        .iter()
+        .filter(|&&t| t < hurried + Duration::from_millis(1500))
+        .count();
+    assert_eq!(early, 4, "closed at {closed:?}");
+    for &late in &closed[4..] {
+        http_support::assert_closed_near(late, header_timeout);
+    }
+    server.stop().await;
+}
