@@ -513,3 +513,137 @@ async fn stalled_handshakes_are_cut_sooner_when_the_server_is_under_pressure() {
     }
     server.stop().await;
 }
+
+mod http2 {
+    use super::*;
+    use http_body_util::BodyExt;
+    use hyper::{Request, Version, client::conn::http2::SendRequest};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    type Conn = tokio::task::JoinHandle<Result<(), hyper::Error>>;
+
+    /// An HTTP/2 connection over TLS, negotiated by ALPN.
+    async fn connect(addr: SocketAddr, ca: &Ca) -> (SendRequest<String>, Conn) {
+        let mut config = client_config(ca, None, None);
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        tokio::time::timeout(LIMIT, async {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let tls = TlsConnector::from(Arc::new(config))
+                .connect(ServerName::try_from("localhost").unwrap(), tcp)
+                .await
+                .unwrap();
+            assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+            let (send, conn) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+                    .await
+                    .unwrap();
+            (send, tokio::spawn(conn))
+        })
+        .await
+        .expect("connected in time")
+    }
+
+    async fn get(
+        send: &mut SendRequest<String>,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Version, String), hyper::Error> {
+        let mut request = Request::get("https://localhost/mon/v1/state");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = tokio::time::timeout(
+            LIMIT,
+            send.send_request(request.body(String::new()).unwrap()),
+        )
+        .await
+        .expect("answered in time")?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok((
+            parts.status.as_u16(),
+            parts.version,
+            String::from_utf8_lossy(&body).into_owned(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn http2_is_negotiated_and_authenticated() {
+        let dir = Dir::new("h2");
+        let ca = Ca::new("CA");
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .bearer_token("t");
+        let (_mon, server) = serve(builder).await;
+        let (mut send, _conn) = connect(server.local_addr(), &ca).await;
+        let (status, version, _) = get(&mut send, &[]).await.unwrap();
+        assert_eq!((status, version), (401, Version::HTTP_2));
+        let (status, _, body) = get(&mut send, &[("authorization", "Bearer t")])
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("\"running\""), "{body}");
+        // HTTP/1.1 clients are still served on the same port.
+        let request = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer t\r\n\r\n";
+        let raw = exchange_tls(server.local_addr(), client_config(&ca, None, None), request).await;
+        assert_eq!(parse(&raw.unwrap()).status, 200);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_http2_connection_closes_after_its_last_allowed_request() {
+        let dir = Dir::new("h2-max");
+        let ca = Ca::new("CA");
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .max_requests_per_connection(3)
+            .unwrap()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        let (mut send, conn) = connect(server.local_addr(), &ca).await;
+        for _ in 0..3 {
+            assert_eq!(get(&mut send, &[]).await.unwrap().0, 200);
+        }
+        let ended = tokio::time::timeout(LIMIT, conn).await;
+        assert!(ended.is_ok(), "the server ended the connection");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_idle_http2_connection_closes_after_the_keep_alive_timeout() {
+        let dir = Dir::new("h2-idle");
+        let ca = Ca::new("CA");
+        let timeout = Duration::from_millis(600);
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .keep_alive_timeout(timeout)
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        let start = std::time::Instant::now();
+        let (_send, conn) = connect(server.local_addr(), &ca).await;
+        tokio::time::timeout(LIMIT, conn)
+            .await
+            .expect("closed by the server")
+            .ok();
+        http_support::assert_closed_near(start.elapsed(), timeout);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_oversized_head_over_http2_is_not_served() {
+        let dir = Dir::new("h2-big");
+        let ca = Ca::new("CA");
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .max_header_size(2048)
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        let (mut send, _conn) = connect(server.local_addr(), &ca).await;
+        let big = "a".repeat(4096);
+        let (status, _, _) = get(&mut send, &[("x-big", &big)]).await.unwrap();
+        assert_eq!(status, 431);
+        // The connection goes on serving.
+        assert_eq!(get(&mut send, &[]).await.unwrap().0, 200);
+        server.stop().await;
+    }
+}

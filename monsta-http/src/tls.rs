@@ -79,6 +79,12 @@ mod settings {
     /// time or size), so a renewed certificate needs no restart; a renewal
     /// that cannot be loaded is logged and the previous certificate kept.
     ///
+    /// The server offers HTTP/2 and HTTP/1.1 through ALPN. HTTP/2 has the
+    /// limits of HTTP/1 where it has them: the header size, the keep-alive
+    /// timeout, the connection age and request count, the write deadline,
+    /// the shorter deadline under pressure; and at most 16 concurrent
+    /// streams per connection.
+    ///
     /// # Examples
     ///
     /// ```no_run
@@ -317,7 +323,7 @@ pub(crate) mod rustls_tls {
             .with_single_cert(certs, key)
             .map_err(|e| tls_error("tls_server_config.cert_file", e))?;
         config.ignore_client_order = settings.prefer_server_cipher_suites;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(config)
     }
 }
