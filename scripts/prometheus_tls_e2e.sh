@@ -146,6 +146,12 @@ until "${tls_curl[@]}" -f -o /dev/null -u "prometheus:$password" "$app$state_pat
   sleep 0.2
 done
 say "the app answers $state_path over HTTPS with the password"
+if curl -V 2>/dev/null | grep -qw HTTP2; then
+  version=$("${tls_curl[@]}" -f --http2 -o /dev/null -w '%{http_version}' -u "prometheus:$password" "$app$state_path") ||
+    fail "GET $state_path over HTTP/2 failed"
+  [[ "$version" == 2 ]] || fail "curl --http2 got HTTP/$version, not HTTP/2 (ALPN h2)"
+  say "HTTP/2 through ALPN"
+fi
 
 code=$("${tls_curl[@]}" -o /dev/null -w '%{http_code}' "$app$metrics_path") || true
 [[ "$code" == 401 ]] || fail "without a password: HTTP $code, not 401"
