@@ -13,6 +13,10 @@
 //! curl -H 'Accept: application/openmetrics-text' localhost:4242/metrics
 //! ```
 //!
+//! With `MONSTA_WEB_CONFIG=web.config.yml` it serves with the TLS settings,
+//! credentials and address rules of that file (TLS needs `--features tls`);
+//! `scripts/prometheus_tls_e2e.sh` has Prometheus scrape it over HTTPS.
+//!
 //! The monitoring state of a small web service, served by monsta's own
 //! server on `0.0.0.0:4242`, while a simulated workload keeps it moving:
 //! curl it twice and the numbers differ. The port can be set with the first
@@ -86,20 +90,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let state = Arc::new(MyState::new());
     state.status.set("ok".into());
-    let mon = StatusReporter::builder()
+    let mut builder = StatusReporter::builder()
         // Fresh numbers every second (the default holdoff is 5 s).
-        .update_holdoff(Duration::from_secs(1))
-        .build();
+        .update_holdoff(Duration::from_secs(1));
+    // TLS, credentials and address rules from a web.config.yml, if named.
+    if let Some(config) = monsta::WebConfig::from_env()? {
+        builder = builder.web_config(config);
+    }
+    let mon = builder.build();
     mon.publish_state(state.clone());
     let server = mon.start((host.as_str(), port)).await?;
+    let scheme = if mon.serves_tls() { "https" } else { "http" };
     println!(
-        "serving http://{}{}  (Ctrl-C to stop)",
+        "serving {scheme}://{}{}  (Ctrl-C to stop)",
         server.local_addr(),
         mon.endpoint()
     );
     #[cfg(feature = "prometheus")]
     println!(
-        "serving http://{}{} to Prometheus",
+        "serving {scheme}://{}{} to Prometheus",
         server.local_addr(),
         mon.metrics_endpoint()
     );

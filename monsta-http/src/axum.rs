@@ -24,5 +24,13 @@ where
             StatusService::routed(Arc::clone(engine), Route::Metrics),
         )
     };
-    router
+    // Answered by the path-based service, whose checks know the route.
+    if config.security().settings().open_health {
+        router.route_service(
+            crate::HEALTH_ENDPOINT,
+            StatusService::new(Arc::clone(engine)),
+        )
+    } else {
+        router
+    }
 }

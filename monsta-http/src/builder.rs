@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use monsta_core::Clock;
 
-use crate::BuildError;
+use crate::{BuildError, security::Security};
 
 /// The path the endpoint answers on unless
 /// [`endpoint`](StatusReporterBuilder::endpoint) says otherwise.
@@ -47,6 +47,7 @@ pub(crate) struct Config {
     max_connections_per_address: usize,
     max_header_size: usize,
     shutdown_timeout: Duration,
+    security: Security,
 }
 
 impl Default for Config {
@@ -68,6 +69,7 @@ impl Default for Config {
             max_connections_per_address: 32,
             max_header_size: 16 * 1024,
             shutdown_timeout: Duration::from_secs(3),
+            security: Security::default(),
         }
     }
 }
@@ -150,6 +152,11 @@ impl Config {
     /// How long stopping a server waits for open connections.
     pub(crate) fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
+    }
+
+    /// Address rules, credentials and TLS settings.
+    pub(crate) fn security(&self) -> &Security {
+        &self.security
     }
 }
 
@@ -493,6 +500,11 @@ impl StatusReporterBuilder {
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
         self
+    }
+
+    /// The security settings, for the setters of the `security` module.
+    pub(crate) fn security_mut(&mut self) -> &mut Security {
+        &mut self.config.security
     }
 
     /// The configuration and the clock, for `build` (which the reporter

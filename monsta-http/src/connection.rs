@@ -40,6 +40,7 @@ use crate::{
     StatusService,
     builder::Config,
     respond::{StatusResponse, bad_request},
+    tls::Transport,
 };
 
 /// A connection's IO whose writes have a deadline: a write (or flush, or
@@ -245,9 +246,14 @@ impl Drop for Busy {
 /// service lives in the host app's HTTP stack, which has its own rules).
 struct ConnectionService {
     service: StatusService,
+    /// The client's address, added to each request as a [`ClientAddr`](crate::ClientAddr).
+    peer: Option<std::net::SocketAddr>,
     activity: Arc<Activity>,
     served: AtomicU64,
     max_requests: u64,
+    /// Told when an HTTP/2 connection has served its last allowed request
+    /// (HTTP/1 says `Connection: close` instead).
+    finished: Arc<Notify>,
 }
 
 type ConnectionFuture = Pin<Box<dyn Future<Output = Result<StatusResponse, Infallible>> + Send>>;
@@ -257,7 +263,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Error = Infallible;
     type Future = ConnectionFuture;
 
-    fn call(&self, request: Request<Incoming>) -> ConnectionFuture {
+    fn call(&self, mut request: Request<Incoming>) -> ConnectionFuture {
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(crate::ClientAddr(peer));
+        }
         let busy = Busy::new(&self.activity);
         let served = self.served.fetch_add(1, Ordering::AcqRel) + 1;
         let last = served >= self.max_requests;
@@ -266,6 +275,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let missing_host =
             request.version() == Version::HTTP_11 && !request.headers().contains_key(HOST);
         let head = request.method() == Method::HEAD;
+        let http2 = request.version() == Version::HTTP_2;
+        let finished = Arc::clone(&self.finished);
         let response =
             (!missing_host).then(|| hyper::service::Service::call(&self.service, request));
         Box::pin(async move {
@@ -276,7 +287,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
                     head,
                 )),
             };
-            if last && let Ok(response) = &mut response {
+            if last && http2 {
+                finished.notify_one();
+            } else if last && let Ok(response) = &mut response {
                 // hyper closes the connection once this response is written.
                 response
                     .headers_mut()
@@ -480,19 +493,141 @@ pub(crate) async fn serve_connection(
     slot: Slot,
     _permit: OwnedSemaphorePermit,
     stop: impl Future<Output = ()>,
+    transport: Transport,
 ) {
     slot.enlist();
     let start = Instant::now();
-    let keep_alive = config.keep_alive_timeout();
     // Responses are small: send them without waiting for more to coalesce.
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok();
+    tokio::pin!(stop);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = transport.tls() {
+        // The handshake is part of the header phase: it has the header
+        // deadline (and the shorter one under pressure), and a stop or an
+        // eviction ends it.
+        let activity = Arc::clone(&slot.activity);
+        let handshake =
+            tokio::time::timeout(config.header_read_timeout(), tls.acceptor().accept(stream));
+        let hurry = hurried(&activity, &slot.registry, &config, start);
+        let evict = Arc::clone(&slot.evict);
+        let stream = tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(target: "monsta", "TLS handshake failed: {error}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(target: "monsta", "connection closed: no TLS handshake within {:?}", config.header_read_timeout());
+                    return;
+                }
+            },
+            () = hurry => {
+                tracing::debug!(target: "monsta", "connection closed: no TLS handshake within {:?} while the server is under pressure", config.header_read_timeout_under_pressure());
+                return;
+            }
+            () = stop.as_mut() => return,
+            () = evict.notified() => return,
+        };
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        let accepted = Accepted { start, peer, h2 };
+        return serve_stream(service, config, stream, slot, accepted, stop).await;
+    }
+    let _ = &transport;
+    let accepted = Accepted {
+        start,
+        peer,
+        h2: false,
+    };
+    serve_stream(service, config, stream, slot, accepted, stop).await;
+}
+
+/// What is known of a connection once its transport is up.
+struct Accepted {
+    /// When it was accepted.
+    start: Instant,
+    /// The client's address.
+    peer: Option<std::net::SocketAddr>,
+    /// Whether it speaks HTTP/2 (negotiated through ALPN).
+    h2: bool,
+}
+
+/// A connection hyper serves, which can be told to finish gracefully:
+/// HTTP/1 or HTTP/2.
+trait Graceful: Future<Output = Result<(), hyper::Error>> {
+    fn finish(self: Pin<&mut Self>);
+}
+
+impl<T: Read + Write + Unpin + 'static> Graceful
+    for http1::Connection<DeadlineIo<T>, ConnectionService>
+{
+    fn finish(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<T: Read + Write + Unpin + Send + 'static> Graceful
+    for hyper::server::conn::http2::Connection<
+        DeadlineIo<T>,
+        ConnectionService,
+        hyper_util::rt::TokioExecutor,
+    >
+{
+    fn finish(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+/// The most requests one HTTP/2 connection has in progress at once.
+#[cfg(feature = "tls")]
+pub(crate) const HTTP2_MAX_STREAMS: u32 = 16;
+
+/// Serves one connection over `stream`, plain or TLS, as
+/// [`serve_connection`] describes.
+async fn serve_stream<S>(
+    service: StatusService,
+    config: Arc<Config>,
+    stream: S,
+    slot: Slot,
+    accepted: Accepted,
+    stop: impl Future<Output = ()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let Accepted { start, peer, h2 } = accepted;
     let activity = Arc::clone(&slot.activity);
+    let finished = Arc::new(Notify::new());
     let service = ConnectionService {
         service,
+        peer,
         activity: Arc::clone(&activity),
         served: AtomicU64::new(0),
         max_requests: config.max_requests_per_connection(),
+        finished: Arc::clone(&finished),
     };
+    let io = DeadlineIo::new(
+        TokioIo::new(stream),
+        config.write_timeout(),
+        Arc::clone(&activity),
+    );
+    #[cfg(feature = "tls")]
+    if h2 {
+        // The limits of HTTP/1 where HTTP/2 has them: the header size, and
+        // the deadlines of the loop below; hyper's HTTP/2 has no deadline
+        // per request head, so a client that opens streams but never ends
+        // their headers is closed by the keep-alive timeout.
+        let mut builder =
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(HTTP2_MAX_STREAMS)
+            .max_header_list_size(u32::try_from(config.max_header_size()).unwrap_or(u32::MAX));
+        let connection = builder.serve_connection(io, service);
+        return drive(connection, &config, &slot, start, stop, &finished).await;
+    }
+    let _ = h2;
     let mut builder = http1::Builder::new();
     builder
         // hyper's header read timeout only fires with a timer installed.
@@ -500,18 +635,30 @@ pub(crate) async fn serve_connection(
         .header_read_timeout(config.header_read_timeout())
         .max_header_size(config.max_header_size())
         .keep_alive(true);
-    let io = DeadlineIo::new(
-        TokioIo::new(stream),
-        config.write_timeout(),
-        Arc::clone(&activity),
-    );
     let connection = builder.serve_connection(io, service);
+    drive(connection, &config, &slot, start, stop, &finished).await;
+}
+
+/// Runs `connection` until it closes, telling it to finish at `stop`,
+/// after the keep-alive timeout, at its maximum age, after its last allowed
+/// request (HTTP/2), or when the registry evicts it, and dropping it under
+/// pressure if it has not started a request in time.
+async fn drive<C: Graceful>(
+    connection: C,
+    config: &Config,
+    slot: &Slot,
+    start: Instant,
+    stop: impl Future<Output = ()>,
+    finished: &Notify,
+) {
+    let keep_alive = config.keep_alive_timeout();
+    let activity = &slot.activity;
     tokio::pin!(connection);
     tokio::pin!(stop);
     let aged = tokio::time::sleep(config.max_connection_age());
     tokio::pin!(aged);
     let evict = Arc::clone(&slot.evict);
-    let hurry = hurried(&activity, &slot.registry, &config, start);
+    let hurry = hurried(activity, &slot.registry, config, start);
     tokio::pin!(hurry);
     let mut closing = false;
     loop {
@@ -529,6 +676,7 @@ pub(crate) async fn serve_connection(
             () = stop.as_mut(), if !closing => closing = true,
             () = activity.idle_for(keep_alive), if !closing => closing = true,
             () = aged.as_mut(), if !closing => closing = true,
+            () = finished.notified(), if !closing => closing = true,
             () = evict.notified(), if !closing => {
                 // Nothing in progress (a connection that has sent part of a
                 // head, say, which hyper would keep reading): close it now,
@@ -539,7 +687,7 @@ pub(crate) async fn serve_connection(
                 closing = true;
             }
         }
-        connection.as_mut().graceful_shutdown();
+        connection.as_mut().finish();
     }
 }
 

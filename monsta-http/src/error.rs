@@ -94,6 +94,11 @@ pub enum ServeError {
     /// The server's thread or its runtime could not be created.
     #[error("could not start the server thread: {0}")]
     Thread(#[source] io::Error),
+    /// The security settings cannot be used: a TLS certificate or key file
+    /// that cannot be read or parsed, or (for the process-wide reporter) a
+    /// bad `web.config.yml` named by `MONSTA_WEB_CONFIG`.
+    #[error("{0}")]
+    Security(#[source] crate::SecurityError),
     /// The singleton's server is already running.
     #[error("the monsta server is already running on {0}")]
     AlreadyRunning(SocketAddr),

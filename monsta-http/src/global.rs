@@ -9,7 +9,7 @@ use std::{
 use monsta_core::AppState;
 use serde::Serialize;
 
-use crate::{ServeError, StatusReporter, ThreadedServer};
+use crate::{ServeError, StatusReporter, ThreadedServer, WebConfig};
 
 static REPORTER: OnceLock<StatusReporter> = OnceLock::new();
 static SERVER: Mutex<Option<ThreadedServer>> = Mutex::new(None);
@@ -17,8 +17,24 @@ static SERVER: Mutex<Option<ThreadedServer>> = Mutex::new(None);
 /// The process-wide reporter that the free functions use, built with the
 /// default options on first use. Mount it with
 /// [`router`](StatusReporter::router) or use any of its methods.
+///
+/// If `MONSTA_WEB_CONFIG` names a `web.config.yml`, its settings (TLS,
+/// credentials, address rules; see [`WebConfig`]) are applied. Should the
+/// file be unusable, the error is logged, [`start`] returns it, and the
+/// reporter answers every request with `401`: it fails closed, never open.
 pub fn reporter() -> &'static StatusReporter {
-    REPORTER.get_or_init(StatusReporter::new)
+    REPORTER.get_or_init(|| match WebConfig::from_env() {
+        Ok(None) => StatusReporter::new(),
+        Ok(Some(config)) => StatusReporter::builder().web_config(config).build(),
+        Err(error) => {
+            tracing::error!(target: "monsta", "{}: {error}; every request is refused", crate::WEB_CONFIG_ENV);
+            // A token hash no token has: nothing authenticates.
+            StatusReporter::builder()
+                .bearer_token_sha256(&"0".repeat(64))
+                .map(crate::StatusReporterBuilder::build)
+                .unwrap_or_default()
+        }
+    })
 }
 
 /// [`StatusReporter::publish`] on the process-wide [`reporter`].
@@ -54,6 +70,13 @@ pub fn start(addr: impl std::net::ToSocketAddrs) -> Result<SocketAddr, ServeErro
     start_with(|| reporter().start_in_thread(addr))
 }
 
+/// The error of the `web.config.yml` that `MONSTA_WEB_CONFIG` names, if any.
+fn web_config_error() -> Result<(), ServeError> {
+    WebConfig::from_env()
+        .map(drop)
+        .map_err(ServeError::Security)
+}
+
 /// [`start`] that also stops the server when `signal` completes (see
 /// [`StatusReporter::start_in_thread_until`]): pass
 /// [`shutdown_signal()`](crate::shutdown_signal) to stop on Ctrl-C or
@@ -82,6 +105,7 @@ pub fn start_until(
 fn start_with(
     start: impl FnOnce() -> Result<ThreadedServer, ServeError>,
 ) -> Result<SocketAddr, ServeError> {
+    web_config_error()?;
     let mut server = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(running) = server.as_ref().filter(|s| !s.is_stopped()) {
         return Err(ServeError::AlreadyRunning(running.local_addr()));

@@ -62,6 +62,35 @@
 //! sources have no metric mapping, so only the uptime is served. Should
 //! the state stay locked beyond the `callback_timeout`, the answer is 503.
 //!
+//! # Security
+//!
+//! The builder's [`basic_auth_user`](StatusReporterBuilder::basic_auth_user)
+//! (bcrypt hashes) and [`bearer_token`](StatusReporterBuilder::bearer_token)
+//! make every route answer `401` without a valid credential, on the
+//! standalone server and in [`service`](StatusReporter::service) and the
+//! router alike ([`AuthLayer`] protects a host's own routes);
+//! [`allow`](StatusReporterBuilder::allow) and
+//! [`deny`](StatusReporterBuilder::deny) take CIDR ranges, checked as soon
+//! as a connection is accepted; with the `tls` feature, `tls(TlsSettings)`
+//! serves HTTPS (and HTTP/2 through ALPN). [`WebConfig`] reads all of it
+//! from a `web.config.yml` in the format of Prometheus' exporters, which the
+//! process-wide reporter takes from the file `MONSTA_WEB_CONFIG` names.
+//!
+//! ```
+//! use monsta_http::{StatusReporter, WebConfig};
+//!
+//! let config = WebConfig::from_yaml(
+//!     "basic_auth_users:\n  prometheus: $2y$12$1DpfPeqF9HzHJt.EWswy1exHluGfbhnn3yXhR7Xes6m3WJqFg0Wby\n",
+//! )?;
+//! let mon = StatusReporter::builder()
+//!     .web_config(config)
+//!     .allow("10.0.0.0/8")?
+//!     .open_health_endpoint()
+//!     .build();
+//! # let _ = mon;
+//! # Ok::<(), monsta_http::SecurityError>(())
+//! ```
+//!
 //! # Threads
 //!
 //! A sync state callback, an [`AppState`](monsta_core::AppState)'s
@@ -84,6 +113,8 @@
 // server, its limits, and the registry of open ones); `server` (accept
 // loop, handles);
 // `reporter`, the facade that delegates to them; `global`.
+mod access;
+mod auth;
 mod builder;
 mod connection;
 mod engine;
@@ -92,9 +123,12 @@ mod global;
 mod metrics;
 mod reporter;
 mod respond;
+mod security;
 mod server;
 mod service;
 mod source;
+mod tls;
+mod web_config;
 mod worker;
 
 #[cfg(feature = "axum")]
@@ -102,6 +136,9 @@ mod axum;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+pub use auth::{
+    AuthLayer, AuthService, ClientAddr, FIRST_FAILURE_DELAY, FREE_FAILURES, MAX_FAILURE_DELAY,
+};
 #[cfg(feature = "prometheus")]
 pub use builder::DEFAULT_METRICS_ENDPOINT;
 pub use builder::{
@@ -112,8 +149,12 @@ pub use error::{BuildError, ServeError};
 pub use global::{publish, publish_state, publish_with, reporter, reset, start, start_until, stop};
 pub use reporter::{Refresher, StatusReporter};
 pub use respond::StatusResponse;
+pub use security::{HEALTH_ENDPOINT, SecurityError};
 pub use server::{ServerHandle, ThreadedServer};
 pub use service::{ResponseFuture, StatusService};
+#[cfg(feature = "tls")]
+pub use tls::{ClientAuth, TlsSettings, TlsVersion};
+pub use web_config::{WEB_CONFIG_ENV, WebConfig};
 
 /// Completes when the process is asked to stop: on Ctrl-C (`SIGINT`) or, on
 /// Unix, `SIGTERM` (what `kill`, systemd and container runtimes send).

@@ -271,6 +271,21 @@ impl StatusReporter {
         StatusService::new(Arc::clone(&self.engine))
     }
 
+    /// Whether its servers speak TLS (feature `tls`, with
+    /// [`tls`](crate::StatusReporterBuilder::tls) settings).
+    pub fn serves_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.engine.config().security().tls().is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// The reporter's authentication and address rules as a tower layer,
+    /// for other routes of a host app; see [`AuthLayer`](crate::AuthLayer).
+    pub fn auth_layer(&self) -> crate::AuthLayer {
+        crate::AuthLayer::new(self.engine.config().security().clone())
+    }
+
     #[cfg(feature = "axum")]
     /// The endpoint as an axum [`Router`](axum::Router), to
     /// [`merge`](axum::Router::merge) into a host app or

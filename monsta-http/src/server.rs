@@ -26,6 +26,7 @@ use crate::{
     ServeError, StatusService,
     builder::Config,
     connection::{Registry, serve_connection},
+    tls::Transport,
 };
 
 /// How long the thread of a [`ThreadedServer`] waits for the tasks left on
@@ -47,6 +48,7 @@ pub(crate) struct Launch {
     config: Arc<Config>,
     background: Option<Background>,
     signal: Option<Signal>,
+    transport: Transport,
 }
 
 impl Launch {
@@ -60,7 +62,15 @@ impl Launch {
             config: Arc::new(config),
             background,
             signal: None,
+            transport: Transport::default(),
         }
+    }
+
+    /// Reads what the transport needs (the TLS files), before anything is
+    /// bound or spawned.
+    fn prepared(mut self) -> Result<Self, ServeError> {
+        self.transport = Transport::of(&self.config)?;
+        Ok(self)
     }
 
     /// Stops the server when `signal` completes.
@@ -201,6 +211,7 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
         config,
         background,
         signal,
+        transport,
     } = launch;
     let cap = connection_cap(config.max_connections());
     let permits = Arc::new(Semaphore::new(cap));
@@ -224,9 +235,11 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
         }
         None => None,
     };
-    tracing::info!(target: "monsta", "serving http://{}{}", control.addr, config.endpoint());
+    let scheme = transport.scheme();
+    tracing::info!(target: "monsta", "serving {scheme}://{}{}", control.addr, config.endpoint());
+    crate::security::warn_if_open(control.addr, config.security());
     #[cfg(feature = "prometheus")]
-    tracing::info!(target: "monsta", "serving metrics on http://{}{}", control.addr, config.metrics_endpoint());
+    tracing::info!(target: "monsta", "serving metrics on {scheme}://{}{}", control.addr, config.metrics_endpoint());
     'accept: loop {
         let (stream, peer) = tokio::select! {
             biased;
@@ -243,6 +256,10 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
                 }
             },
         };
+        if !config.security().admits(peer.ip()) {
+            drop(stream);
+            continue 'accept;
+        }
         let Some(slot) = registry.admit(peer.ip(), config.max_connections_per_address()) else {
             tracing::debug!(target: "monsta", "refused {peer}: over its share of connections");
             drop(stream);
@@ -279,6 +296,7 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
             slot,
             permit,
             async move { control.stop.wait().await },
+            transport.clone(),
         ));
     }
     // Free the port first, then let open connections finish.
@@ -297,7 +315,7 @@ async fn run(launch: Launch, listener: TcpListener, control: Arc<Control>) {
     if let Some(signal) = signal {
         signal.abort();
     }
-    tracing::info!(target: "monsta", "stopped serving http://{}", control.addr);
+    tracing::info!(target: "monsta", "stopped serving {scheme}://{}", control.addr);
     control.done.set();
 }
 
@@ -425,6 +443,7 @@ impl Servers {
         listener: TcpListener,
     ) -> Result<ServerHandle, ServeError> {
         let runtime = Handle::try_current().map_err(|_| ServeError::NoRuntime)?;
+        let launch = launch.prepared()?;
         let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
         let control = self.register(addr);
         let bound = launch.stop_bound();
@@ -439,6 +458,7 @@ impl Servers {
         launch: Launch,
         addr: impl std::net::ToSocketAddrs,
     ) -> Result<ThreadedServer, ServeError> {
+        let launch = launch.prepared()?;
         let (runtime, listener, addr) = bound(addr)?;
         let control = self.register(addr);
         let bound = launch.stop_bound() + RUNTIME_SHUTDOWN;
@@ -469,6 +489,7 @@ impl Servers {
         if Handle::try_current().is_ok() {
             return Err(ServeError::InsideRuntime);
         }
+        let launch = launch.prepared()?;
         let (runtime, listener, addr) = bound(addr)?;
         let control = self.register(addr);
         run_on(runtime, launch, listener, control);

@@ -13,6 +13,7 @@ use std::{
 use hyper::Request;
 
 use crate::{
+    auth::{Gate, verdict_response},
     engine::Engine,
     respond::{Call, Route, StatusResponse, respond},
 };
@@ -85,7 +86,15 @@ impl StatusService {
     fn call_inner<B>(&self, request: &Request<B>) -> ResponseFuture {
         let engine = Arc::clone(&self.engine);
         let call = Call::new(engine.config(), request, self.route);
-        ResponseFuture(Box::pin(async move { Ok(respond(&engine, call).await) }))
+        let security = engine.config().security();
+        let gate = Gate::new(security, request, request.uri().path());
+        ResponseFuture(Box::pin(async move {
+            let security = engine.config().security();
+            if let Some(answer) = verdict_response(security, gate.check().await) {
+                return Ok(answer);
+            }
+            Ok(respond(&engine, call).await)
+        }))
     }
 }
 

@@ -1,0 +1,649 @@
+//! The standalone server over real TLS on loopback, with certificates made
+//! in the test (rcgen): a client that trusts the CA is served, one that does
+//! not fails the handshake, plaintext HTTP is refused, mutual TLS with and
+//! without a client certificate, a certificate replaced on disk is picked
+//! up by the next connection, and the hostile-client limits (a handshake or
+//! request head that never comes, an oversized head, the per-address cap)
+//! hold on the TLS listener. Every wait is bounded.
+
+#![cfg(feature = "tls")]
+
+mod http_support;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use http_support::{Reply, listener, parse, time_to_close};
+use monsta::{
+    ClientAuth, ServeError, ServerHandle, StatusReporter, StatusReporterBuilder, TlsSettings,
+    TlsVersion,
+};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+use tokio_rustls::{TlsConnector, rustls};
+
+const LIMIT: Duration = Duration::from_secs(10);
+const GET: &str = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+
+/// A certificate authority made for the test.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Ca { issuer }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A leaf certificate for `localhost` and 127.0.0.1 and its key, as PEM.
+    fn leaf(&self) -> (String, String) {
+        let params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// A directory for the test's files, removed at the end.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("monsta-tls-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        // Replaced whole (a new file renamed over the old), as renewals do.
+        let tmp = self.0.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        path
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Server files signed by `ca` in `dir`: the settings for them.
+fn server_files(dir: &Dir, ca: &Ca) -> TlsSettings {
+    let (cert, key) = ca.leaf();
+    let key_file = dir.write("server.key", &key);
+    let cert_file = dir.write("server.crt", &cert);
+    TlsSettings::new(cert_file, key_file)
+}
+
+async fn serve(builder: StatusReporterBuilder) -> (StatusReporter, ServerHandle) {
+    let mon = builder.build();
+    mon.publish(json!({"status": "running"}));
+    let server = mon.start_on(listener().await).expect("start_on");
+    (mon, server)
+}
+
+fn client_config(
+    trusted: &Ca,
+    client: Option<(String, String)>,
+    version: Option<&'static rustls::SupportedProtocolVersion>,
+) -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(trusted.pem().as_bytes()).unwrap())
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider);
+    let builder = match version {
+        Some(v) => builder.with_protocol_versions(&[v]).unwrap(),
+        None => builder.with_safe_default_protocol_versions().unwrap(),
+    }
+    .with_root_certificates(roots);
+    match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+    }
+}
+
+/// `request` over TLS with `config`; the raw answer, or the error of the
+/// handshake or of the exchange.
+async fn exchange_tls(
+    addr: SocketAddr,
+    config: rustls::ClientConfig,
+    request: &str,
+) -> std::io::Result<Vec<u8>> {
+    tokio::time::timeout(LIMIT, async {
+        let tcp = TcpStream::connect(addr).await?;
+        let connector = TlsConnector::from(Arc::new(config));
+        let mut tls = connector
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await?;
+        tls.write_all(request.as_bytes()).await?;
+        let mut out = Vec::new();
+        tls.read_to_end(&mut out).await?;
+        Ok(out)
+    })
+    .await
+    .expect("the TLS exchange took longer than the deadline")
+}
+
+async fn get_tls(addr: SocketAddr, config: rustls::ClientConfig) -> std::io::Result<Reply> {
+    exchange_tls(addr, config, GET).await.map(|raw| parse(&raw))
+}
+
+#[tokio::test]
+async fn a_client_that_trusts_the_ca_is_served_and_others_fail_the_handshake() {
+    let dir = Dir::new("trust");
+    let ca = Ca::new("monsta test CA");
+    let (mon, server) = serve(StatusReporter::builder().tls(server_files(&dir, &ca))).await;
+    assert!(mon.serves_tls());
+    let addr = server.local_addr();
+
+    let reply = get_tls(addr, client_config(&ca, None, None))
+        .await
+        .expect("served");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["state"], json!({"status": "running"}));
+    // Both versions, by default.
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        let reply = get_tls(addr, client_config(&ca, None, Some(version))).await;
+        assert_eq!(reply.expect("served").status, 200);
+    }
+
+    let other = Ca::new("another CA");
+    let err = get_tls(addr, client_config(&other, None, None))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_minimum_version_is_honoured() {
+    let dir = Dir::new("version");
+    let ca = Ca::new("CA");
+    let tls = server_files(&dir, &ca).min_version(TlsVersion::Tls13);
+    let (_mon, server) = serve(StatusReporter::builder().tls(tls)).await;
+    let addr = server.local_addr();
+    assert!(
+        get_tls(
+            addr,
+            client_config(&ca, None, Some(&rustls::version::TLS12))
+        )
+        .await
+        .is_err()
+    );
+    let reply = get_tls(
+        addr,
+        client_config(&ca, None, Some(&rustls::version::TLS13)),
+    )
+    .await;
+    assert_eq!(reply.expect("served").status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn plaintext_http_to_the_tls_port_is_refused() {
+    let dir = Dir::new("plain");
+    let ca = Ca::new("CA");
+    let (_mon, server) = serve(StatusReporter::builder().tls(server_files(&dir, &ca))).await;
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    stream.write_all(GET.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(LIMIT, stream.read_to_end(&mut out))
+        .await
+        .expect("closed in time");
+    // Closed (perhaps after a TLS alert, perhaps with a reset), never an
+    // HTTP answer.
+    assert!(
+        read.is_err() || !out.starts_with(b"HTTP/"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    // The server goes on serving TLS.
+    let reply = get_tls(server.local_addr(), client_config(&ca, None, None)).await;
+    assert_eq!(reply.expect("served").status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn mutual_tls_with_and_without_a_client_certificate() {
+    let dir = Dir::new("mtls");
+    let ca = Ca::new("server CA");
+    let clients = Ca::new("client CA");
+    let ca_file = dir.write("clients.crt", &clients.pem());
+    let tls = server_files(&dir, &ca).client_auth(ClientAuth::Require, &ca_file);
+    let (_mon, server) = serve(StatusReporter::builder().tls(tls)).await;
+    let addr = server.local_addr();
+
+    let reply = get_tls(addr, client_config(&ca, Some(clients.leaf()), None)).await;
+    assert_eq!(
+        reply.expect("a client with a certificate is served").status,
+        200
+    );
+    let without = exchange_tls(addr, client_config(&ca, None, None), GET).await;
+    assert!(
+        without
+            .as_ref()
+            .map_or(true, |raw| !raw.starts_with(b"HTTP/")),
+        "served without a client certificate"
+    );
+    let stranger = Ca::new("stranger");
+    let wrong = exchange_tls(addr, client_config(&ca, Some(stranger.leaf()), None), GET).await;
+    assert!(
+        wrong.map_or(true, |raw| !raw.starts_with(b"HTTP/")),
+        "served a foreign client"
+    );
+    server.stop().await;
+
+    // VerifyClientCertIfGiven: without one too, but not with a foreign one.
+    let tls = server_files(&dir, &ca).client_auth(ClientAuth::VerifyIfGiven, &ca_file);
+    let (_mon, server) = serve(StatusReporter::builder().tls(tls)).await;
+    let addr = server.local_addr();
+    assert_eq!(
+        get_tls(addr, client_config(&ca, None, None))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let wrong = exchange_tls(addr, client_config(&ca, Some(stranger.leaf()), None), GET).await;
+    assert!(wrong.map_or(true, |raw| !raw.starts_with(b"HTTP/")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_certificate_replaced_on_disk_is_picked_up_by_the_next_connection() {
+    let dir = Dir::new("reload");
+    let old = Ca::new("old CA");
+    let new = Ca::new("new CA");
+    let (_mon, server) = serve(StatusReporter::builder().tls(server_files(&dir, &old))).await;
+    let addr = server.local_addr();
+    assert!(
+        get_tls(addr, client_config(&new, None, None))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        get_tls(addr, client_config(&old, None, None))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+
+    // A broken renewal keeps the old certificate.
+    dir.write("server.crt", "not a certificate");
+    assert_eq!(
+        get_tls(addr, client_config(&old, None, None))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+
+    server_files(&dir, &new);
+    let reply = get_tls(addr, client_config(&new, None, None)).await;
+    assert_eq!(reply.expect("the new certificate is served").status, 200);
+    assert!(
+        get_tls(addr, client_config(&old, None, None))
+            .await
+            .is_err()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn basic_auth_over_tls() {
+    let dir = Dir::new("auth");
+    let ca = Ca::new("CA");
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .basic_auth_user("prometheus", &bcrypt::hash("secret", 4).unwrap())
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let addr = server.local_addr();
+    let reply = get_tls(addr, client_config(&ca, None, None)).await.unwrap();
+    assert_eq!(reply.status, 401);
+    let request = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Basic cHJvbWV0aGV1czpzZWNyZXQ=\r\n\r\n";
+    let raw = exchange_tls(addr, client_config(&ca, None, None), request)
+        .await
+        .unwrap();
+    assert_eq!(parse(&raw).status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_handshake_that_never_comes_is_cut_like_a_slow_request_head() {
+    let dir = Dir::new("slow");
+    let ca = Ca::new("CA");
+    let timeout = Duration::from_millis(600);
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .header_read_timeout(timeout)
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    // Nothing at all, then half a ClientHello.
+    for opening in [&b""[..], &[0x16, 0x03, 0x01, 0x00, 0xf0, 0x01][..]] {
+        let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        stream.write_all(opening).await.unwrap();
+        let closed = time_to_close(&mut stream, LIMIT).await.expect("cut off");
+        http_support::assert_closed_near(closed, timeout);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_head_over_tls_is_answered_431() {
+    let dir = Dir::new("big");
+    let ca = Ca::new("CA");
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .max_header_size(2048)
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let request = format!(
+        "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(4096)
+    );
+    let raw = exchange_tls(
+        server.local_addr(),
+        client_config(&ca, None, None),
+        &request,
+    )
+    .await;
+    assert_eq!(parse(&raw.expect("answered")).status, 431);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_per_address_cap_holds_on_the_tls_listener() {
+    let dir = Dir::new("cap");
+    let ca = Ca::new("CA");
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .max_connections_per_address(2)
+        .unwrap()
+        .header_read_timeout(Duration::from_secs(30))
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let addr = server.local_addr();
+    let held = connect(addr, 2).await;
+    // Let the accept loop admit the two before the third arrives.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    let closed = time_to_close(&mut third, LIMIT)
+        .await
+        .expect("the third is closed");
+    assert!(closed < Duration::from_secs(2), "{closed:?}");
+    drop(held);
+    // With the two gone, a client is served again.
+    let served = http_support::wait_for(LIMIT, || async {
+        get_tls(addr, client_config(&ca, None, None))
+            .await
+            .ok()
+            .filter(|r| r.status == 200)
+    })
+    .await;
+    assert!(served.is_some());
+    server.stop().await;
+}
+
+async fn connect(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(TcpStream::connect(addr).await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn unusable_files_are_an_error_that_names_the_key() {
+    let dir = Dir::new("bad");
+    let ca = Ca::new("CA");
+    let tls = server_files(&dir, &ca);
+    std::fs::write(dir.path("server.key"), "not a key").unwrap();
+    let mon = StatusReporter::builder().tls(tls).build();
+    let err = mon.start_on(listener().await).unwrap_err();
+    assert!(matches!(err, ServeError::Security(_)), "{err}");
+    assert!(
+        err.to_string().starts_with("tls_server_config.key_file"),
+        "{err}"
+    );
+    let missing = StatusReporter::builder()
+        .tls(TlsSettings::new(dir.path("nope.crt"), dir.path("nope.key")))
+        .build();
+    let err = missing.start_on(listener().await).unwrap_err();
+    assert!(err.to_string().contains("nope.crt"), "{err}");
+}
+
+#[test]
+fn the_readme_web_config_loads() {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("A complete `web.config.yml`:")
+        .expect("the README's web.config.yml");
+    let block = &readme[start..];
+    let yaml = block
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a yaml block");
+    let config = monsta::WebConfig::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.authenticates());
+}
+
+#[tokio::test]
+async fn stalled_handshakes_are_cut_sooner_when_the_server_is_under_pressure() {
+    let dir = Dir::new("pressure");
+    let ca = Ca::new("CA");
+    let hurried = Duration::from_millis(800);
+    let header_timeout = Duration::from_secs(4);
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .max_connections(16)
+        .unwrap()
+        .max_connections_per_address(64)
+        .unwrap()
+        .keep_alive_timeout(Duration::from_secs(60))
+        .unwrap()
+        .header_read_timeout(header_timeout)
+        .unwrap()
+        .header_read_timeout_under_pressure(hurried)
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let addr = server.local_addr();
+    let start = std::time::Instant::now();
+    // 8 of 16 in the header phase, each stalled in the middle of its
+    // ClientHello: pressure.
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(&[0x16, 0x03, 0x01, 0x00, 0xf0, 0x01])
+            .await
+            .unwrap();
+        streams.push(stream);
+    }
+    // A client that completes its handshake at once is served...
+    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    assert_eq!(reply.expect("served under pressure").status, 200);
+    // ...and stalled handshakes are cut at the shorter deadline until a
+    // quarter of the cap is left in the header phase.
+    let mut closed = Vec::new();
+    for stream in &mut streams {
+        time_to_close(stream, LIMIT).await.expect("cut");
+        closed.push(start.elapsed());
+    }
+    closed.sort();
+    let early = closed
+        .iter()
+        .filter(|&&t| t < hurried + Duration::from_millis(1500))
+        .count();
+    assert_eq!(early, 4, "closed at {closed:?}");
+    for &late in &closed[4..] {
+        http_support::assert_closed_near(late, header_timeout);
+    }
+    server.stop().await;
+}
+
+mod http2 {
+    use super::*;
+    use http_body_util::BodyExt;
+    use hyper::{Request, Version, client::conn::http2::SendRequest};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    type Conn = tokio::task::JoinHandle<Result<(), hyper::Error>>;
+
+    /// An HTTP/2 connection over TLS, negotiated by ALPN.
+    async fn connect(addr: SocketAddr, ca: &Ca) -> (SendRequest<String>, Conn) {
+        let mut config = client_config(ca, None, None);
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        tokio::time::timeout(LIMIT, async {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let tls = TlsConnector::from(Arc::new(config))
+                .connect(ServerName::try_from("localhost").unwrap(), tcp)
+                .await
+                .unwrap();
+            assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+            let (send, conn) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+                    .await
+                    .unwrap();
+            (send, tokio::spawn(conn))
+        })
+        .await
+        .expect("connected in time")
+    }
+
+    async fn get(
+        send: &mut SendRequest<String>,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Version, String), hyper::Error> {
+        let mut request = Request::get("https://localhost/mon/v1/state");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = tokio::time::timeout(
+            LIMIT,
+            send.send_request(request.body(String::new()).unwrap()),
+        )
+        .await
+        .expect("answered in time")?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok((
+            parts.status.as_u16(),
+            parts.version,
+            String::from_utf8_lossy(&body).into_owned(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn http2_is_negotiated_and_authenticated() {
+        let dir = Dir::new("h2");
+        let ca = Ca::new("CA");
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .bearer_token("t");
+        let (_mon, server) = serve(builder).await;
+        let (mut send, _conn) = connect(server.local_addr(), &ca).await;
+        let (status, version, _) = get(&mut send, &[]).await.unwrap();
+        assert_eq!((status, version), (401, Version::HTTP_2));
+        let (status, _, body) = get(&mut send, &[("authorization", "Bearer t")])
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("\"running\""), "{body}");
+        // HTTP/1.1 clients are still served on the same port.
+        let request = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer t\r\n\r\n";
+        let raw = exchange_tls(server.local_addr(), client_config(&ca, None, None), request).await;
+        assert_eq!(parse(&raw.unwrap()).status, 200);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_http2_connection_closes_after_its_last_allowed_request() {
+        let dir = Dir::new("h2-max");
+        let ca = Ca::new("CA");
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .max_requests_per_connection(3)
+            .unwrap()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        let (mut send, conn) = connect(server.local_addr(), &ca).await;
+        for _ in 0..3 {
+            assert_eq!(get(&mut send, &[]).await.unwrap().0, 200);
+        }
+        let ended = tokio::time::timeout(LIMIT, conn).await;
+        assert!(ended.is_ok(), "the server ended the connection");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_idle_http2_connection_closes_after_the_keep_alive_timeout() {
+        let dir = Dir::new("h2-idle");
+        let ca = Ca::new("CA");
+        let timeout = Duration::from_millis(600);
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .keep_alive_timeout(timeout)
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        let start = std::time::Instant::now();
+        let (_send, conn) = connect(server.local_addr(), &ca).await;
+        tokio::time::timeout(LIMIT, conn)
+            .await
+            .expect("closed by the server")
+            .ok();
+        http_support::assert_closed_near(start.elapsed(), timeout);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_oversized_head_over_http2_is_not_served() {
+        let dir = Dir::new("h2-big");
+        let ca = Ca::new("CA");
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .max_header_size(2048)
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        let (mut send, _conn) = connect(server.local_addr(), &ca).await;
+        let big = "a".repeat(4096);
+        let (status, _, _) = get(&mut send, &[("x-big", &big)]).await.unwrap();
+        assert_eq!(status, 431);
+        // The connection goes on serving.
+        assert_eq!(get(&mut send, &[]).await.unwrap().0, 200);
+        server.stop().await;
+    }
+}
