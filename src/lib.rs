@@ -2,7 +2,7 @@
 
 pub use monsta_core::{
     AppState, Clock, Error, FieldInfo, FieldKind, FieldRef, ManualClock, SignedDuration,
-    StateGuard, Timestamp, Tx, Visitor, clock, export, jiff, params,
+    StateGuard, Timestamp, Tx, Visitor, clock, export, instrument, jiff, params,
 };
 
 /// The field types of a monitoring state.
