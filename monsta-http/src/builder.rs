@@ -47,6 +47,7 @@ pub(crate) struct Config {
     max_connections_per_address: usize,
     max_header_size: usize,
     shutdown_timeout: Duration,
+    extensions: crate::extension::Extensions,
 }
 
 impl Default for Config {
@@ -68,11 +69,17 @@ impl Default for Config {
             max_connections_per_address: 32,
             max_header_size: 16 * 1024,
             shutdown_timeout: Duration::from_secs(3),
+            extensions: Default::default(),
         }
     }
 }
 
 impl Config {
+    /// The attached extensions.
+    pub(crate) fn extensions(&self) -> &crate::extension::Extensions {
+        &self.extensions
+    }
+
     /// The path of the JSON endpoint.
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
@@ -492,6 +499,15 @@ impl StatusReporterBuilder {
     /// response before it drops them. Idle connections close at once.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Attaches an [`Extension`](crate::Extension): a section of its own
+    /// in `internal`, metric families, paths, and the reporter's start and
+    /// stop (the runtime monitor of `monsta::runtime` is one). Extensions
+    /// are asked in the order they were attached.
+    pub fn extension(mut self, extension: std::sync::Arc<dyn crate::Extension>) -> Self {
+        self.config.extensions.push(extension);
         self
     }
 

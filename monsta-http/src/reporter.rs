@@ -356,6 +356,7 @@ impl StatusReporter {
     /// What a server of this reporter serves.
     fn launch(&self) -> Launch {
         let config = self.engine.config();
+        crate::extension::started(config.extensions());
         let background = config
             .update_interval()
             .map(|interval| -> server::Background {
@@ -485,6 +486,7 @@ impl StatusReporter {
         self.servers
             .stop(server::stop_bound(self.engine.config()))
             .await;
+        crate::extension::stopped(self.engine.config().extensions());
     }
 
     /// [`stop`](Self::stop) for code without a runtime: blocks the calling
@@ -494,6 +496,7 @@ impl StatusReporter {
     pub fn stop_blocking(&self) {
         self.servers
             .stop_blocking(server::stop_bound(self.engine.config()));
+        crate::extension::stopped(self.engine.config().extensions());
     }
 }
 

@@ -1,0 +1,3 @@
+//! The runtime monitor example (being written).
+
+fn main() {}
