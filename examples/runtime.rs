@@ -124,7 +124,7 @@ async fn requests(state: Arc<State>) {
 
 async fn handle(n: u64) -> Result<u64, String> {
     tokio::time::sleep(Duration::from_millis(2 + n % 7)).await;
-    if n % 10 == 0 {
+    if n.is_multiple_of(10) {
         Err(format!("request {n} failed"))
     } else {
         Ok(n)

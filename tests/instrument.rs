@@ -107,10 +107,10 @@ async fn a_cancelled_timed_future_records_nothing() {
 async fn count_errors_counts_only_errors() {
     let errors = Counter::new();
     for i in 0..10u32 {
-        let r = async move { if i % 3 == 0 { Err(i) } else { Ok(i) } }
+        let r = async move { if i.is_multiple_of(3) { Err(i) } else { Ok(i) } }
             .count_errors(&errors)
             .await;
-        assert_eq!(r.is_err(), i % 3 == 0);
+        assert_eq!(r.is_err(), i.is_multiple_of(3));
     }
     assert_eq!(errors.get(), 4); // 0, 3, 6, 9
 }

@@ -218,7 +218,7 @@ async fn failing_callbacks_leave_the_probe_and_the_endpoint_alone() {
         .interval(Duration::from_millis(10))
         .callback_timeout(Duration::from_millis(100))
         .callback(|s| {
-            if s.seq % 3 == 0 {
+            if s.seq.is_multiple_of(3) {
                 panic!("the callback fails");
             }
         })

@@ -173,7 +173,7 @@ pub trait Instrument: Future + Sized {
     ///
     /// ```
     /// # async fn call() {}
-    /// # async fn run() {
+    /// # async fn run() -> Result<(), monsta_core::Error> {
     /// use monsta_core::{fields::Histogram, instrument::Instrument};
     /// let latency = Histogram::new(&[0.01, 0.1, 1.0])?;
     /// call().timed(&latency).await;

@@ -178,7 +178,7 @@ fn panicking_and_hanging_callbacks_stop_nothing() {
             .callback_async(move |_| {
                 let n = async_calls.fetch_add(1, Ordering::SeqCst);
                 async move {
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         // Never finishes: cut off at the timeout.
                         std::future::pending::<()>().await;
                     }
@@ -186,7 +186,7 @@ fn panicking_and_hanging_callbacks_stop_nothing() {
             })
             .callback(move |s| {
                 calls.fetch_add(1, Ordering::SeqCst);
-                if s.seq % 2 == 0 {
+                if s.seq.is_multiple_of(2) {
                     panic!("a callback panics");
                 }
             })
