@@ -7,14 +7,14 @@
 //! | [`fut.count_errors(&counter)`](Instrument::count_errors) | counts the `Err`s a future of `Result` resolves to |
 //! | [`fut.count_errors_if(&counter, pred)`](Instrument::count_errors_if) | counts only the `Err`s `pred` picks |
 //! | [`fut.in_flight(&gauge)`](Instrument::in_flight) | holds the gauge one higher while the future is alive |
-//! | [`time(&field)`] | a guard that records the seconds until it is dropped |
-//! | [`track(&gauge)`] | a guard that holds the gauge one higher until it is dropped |
+//! | [`time(&field)`](time) | a guard that records the seconds until it is dropped |
+//! | [`track(&gauge)`](track) | a guard that holds the gauge one higher until it is dropped |
 //!
 //! The sampling fields are those that implement [`Record`]:
-//! [`RunningStats`](crate::fields::RunningStats),
-//! [`SlidingPercentiles`](crate::fields::SlidingPercentiles),
-//! [`Ewma`](crate::fields::Ewma), [`Histogram`](crate::fields::Histogram)
-//! and [`Gauge`](crate::fields::Gauge) (the last duration). Each wrapper
+//! [`RunningStats`],
+//! [`SlidingPercentiles`],
+//! [`Ewma`], [`Histogram`]
+//! and [`Gauge`] (the last duration). Each wrapper
 //! takes the field by anything that derefs to it: a reference, an `Arc`, or
 //! a family's series [`Handle`](crate::fields::Handle), so a series of a
 //! `Family<L, Histogram>` is timed like a lone histogram.
@@ -22,7 +22,7 @@
 //! # Time
 //!
 //! Elapsed time is read with [`Clock::precise`] on the field's clock
-//! ([`Record::clock`]: a [`SlidingPercentiles`](crate::fields::SlidingPercentiles)'
+//! ([`Record::clock`]: a [`SlidingPercentiles`]'
 //! own, the system clock for fields without one), not the coarse
 //! millisecond tick that the fields' windows read, which would record zero
 //! for a fast call. [`Instrument::timed_on`] and [`time_on`] take the clock
