@@ -245,3 +245,44 @@ async fn failing_callbacks_leave_the_probe_and_the_endpoint_alone() {
     mon.stop().await;
     drop(server);
 }
+
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn a_mounted_router_serves_the_tasks_too() {
+    use tower::ServiceExt;
+    let monitor = RuntimeMonitor::builder().build().unwrap();
+    let mon = reporter(&monitor);
+    let app = axum::Router::new().nest("/ops", mon.router());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = spawn_named("mounted-listed", async move {
+        let _ = rx.await;
+    });
+    let request = || {
+        hyper::Request::builder()
+            .uri("/ops/mon/v1/tasks")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let listed = wait_for(LIMIT, || {
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            body["tasks"]
+                .as_array()?
+                .iter()
+                .any(|t| t["name"] == "mounted-listed")
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(listed.is_some(), "the mounted router lists the task");
+    let response = app.clone().oneshot(request()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    tx.send(()).unwrap();
+    tokio::time::timeout(LIMIT, task).await.unwrap().unwrap();
+}

@@ -38,6 +38,15 @@ pub trait Extension: Send + Sync + 'static {
         None
     }
 
+    /// The paths [`answer`](Self::answer) serves, for a mounted
+    /// [`router`](crate::StatusReporter::router) to route to it (the
+    /// standalone server and the service ask `answer` for every other
+    /// path anyway). A path that does not start with `/`, or holds router
+    /// syntax (`:`, `*`, `{`, `}`), is left out.
+    fn paths(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The reporter starts serving (each start of a server).
     fn started(&self) {}
 
@@ -279,6 +288,19 @@ pub(crate) fn answer(
     query: Option<&str>,
 ) -> Option<ExtensionResponse> {
     extensions.iter().find_map(|ext| ext.answer(path, query))
+}
+
+/// The paths the extensions serve that a router can route.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn paths(extensions: &Extensions) -> Vec<String> {
+    let mut out: Vec<String> = extensions
+        .iter()
+        .flat_map(|ext| ext.paths())
+        .filter(|p| p.starts_with('/') && !p.contains([':', '*', '{', '}']))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Tells each extension the reporter started.

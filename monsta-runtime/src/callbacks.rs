@@ -95,18 +95,23 @@ impl Dispatcher {
             *lane = self.spawn_lane();
         }
         let Some(l) = lane.as_ref() else {
-            self.stats.dropped.fetch_add(1, Relaxed);
+            self.dropped();
             return;
         };
         match l.tx.try_send(sample.clone()) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.stats.dropped.fetch_add(1, Relaxed);
-            }
+            Err(TrySendError::Full(_)) => self.dropped(),
             Err(TrySendError::Disconnected(_)) => {
-                self.stats.dropped.fetch_add(1, Relaxed);
+                self.dropped();
                 *lane = None;
             }
+        }
+    }
+
+    /// Counts a sample the callbacks do not get; the first is logged.
+    fn dropped(&self) {
+        if self.stats.dropped.fetch_add(1, Relaxed) == 0 {
+            tracing::warn!(target: "monsta", "the runtime monitor's callbacks are behind; samples they cannot take are dropped (counted in internal.runtime.callbacks_dropped)");
         }
     }
 
@@ -171,6 +176,13 @@ struct Worker {
 }
 
 impl Worker {
+    /// Counts a callback's panic; the first is logged.
+    fn panicked(&self) {
+        if self.stats.panicked.fetch_add(1, Relaxed) == 0 {
+            tracing::warn!(target: "monsta", "a runtime monitor callback panicked (counted in internal.runtime.callbacks_panicked)");
+        }
+    }
+
     fn run(self) {
         let rt = self
             .callbacks
@@ -199,7 +211,7 @@ impl Worker {
                 match callback {
                     Callback::Sync(f) => {
                         if catch_unwind(AssertUnwindSafe(|| f(&sample))).is_err() {
-                            self.stats.panicked.fetch_add(1, Relaxed);
+                            self.panicked();
                         }
                     }
                     Callback::Async(f) => {
@@ -207,7 +219,7 @@ impl Worker {
                         let fut = match catch_unwind(AssertUnwindSafe(|| f(sample.clone()))) {
                             Ok(fut) => fut,
                             Err(_) => {
-                                self.stats.panicked.fetch_add(1, Relaxed);
+                                self.panicked();
                                 continue;
                             }
                         };
@@ -216,13 +228,13 @@ impl Worker {
                         match rt.block_on(async { tokio::time::timeout(self.timeout, task).await })
                         {
                             Ok(Ok(())) => {}
-                            Ok(Err(e)) if e.is_panic() => {
-                                self.stats.panicked.fetch_add(1, Relaxed);
-                            }
+                            Ok(Err(e)) if e.is_panic() => self.panicked(),
                             Ok(Err(_)) => {}
                             Err(_) => {
                                 abort.abort();
-                                self.stats.timed_out.fetch_add(1, Relaxed);
+                                if self.stats.timed_out.fetch_add(1, Relaxed) == 0 {
+                                    tracing::warn!(target: "monsta", "an async runtime monitor callback did not finish within {:?} and was cancelled (counted in internal.runtime.callbacks_timed_out)", self.timeout);
+                                }
                             }
                         }
                     }

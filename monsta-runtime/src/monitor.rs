@@ -369,8 +369,8 @@ impl RuntimeMonitor {
         }));
     }
 
-    /// Stops the probe (it ends at its next wake-up, at once if it waits)
-    /// and lets the callback thread finish the samples it has.
+    /// Stops the probe (at once if it waits, else as soon as it does) and
+    /// ends the callback thread (samples still queued for it are dropped).
     pub fn stop(&self) {
         if let Some(run) = self.shared.run.lock().take() {
             run.stop.store(true, Relaxed);

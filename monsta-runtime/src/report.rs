@@ -76,6 +76,10 @@ impl Extension for Attached {
         })
     }
 
+    fn paths(&self) -> Vec<String> {
+        self.0.shared.tasks_endpoint.iter().cloned().collect()
+    }
+
     fn started(&self) {
         self.0.start();
     }
