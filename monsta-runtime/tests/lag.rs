@@ -324,3 +324,37 @@ fn watches_a_runtime_on_another_thread_and_ends_with_it() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[test]
+fn dropping_the_last_handle_ends_the_probe() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let alive = || {
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks()
+        };
+        let before = alive();
+        let monitor = RuntimeMonitor::builder()
+            .interval(Duration::from_millis(10))
+            .start()
+            .unwrap();
+        let clone = monitor.clone();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(alive(), before + 1, "the probe runs");
+        drop(monitor);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(alive(), before + 1, "a clone keeps it");
+        drop(clone);
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while alive() != before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the probe ends with the last handle");
+    });
+}
