@@ -69,6 +69,12 @@ async fn the_json_has_internal_runtime_and_process() {
         );
     }
 
+    // The same in the reporter's own rendering.
+    let rendered: Value = serde_json::from_str(&mon.render()).unwrap();
+    assert_eq!(rendered["internal"]["runtime"]["workers"], 2, "{rendered}");
+    assert!(rendered["internal"]["process"].is_object(), "{rendered}");
+    assert!(rendered["internal"]["uptime"].is_u64(), "{rendered}");
+
     // The reporter's stop stops the probe.
     mon.stop().await;
     drop(server);

@@ -237,8 +237,15 @@ impl StatusReporter {
     /// an [`AppState`] is rendered again, and a sync callback runs on the
     /// calling thread (a panic in it is caught). An async callback is not run
     /// here: its last result is returned.
+    ///
+    /// The entries of attached [extensions](crate::Extension) are in
+    /// `internal`, as the endpoint serves them.
     pub fn render(&self) -> String {
-        String::from_utf8_lossy(&self.engine.render_now()).into_owned()
+        let body = crate::extension::decorate_body(
+            self.engine.config().extensions(),
+            self.engine.render_now(),
+        );
+        String::from_utf8_lossy(&body).into_owned()
     }
 
     /// Starts refreshing the state in the background every
