@@ -16,8 +16,8 @@
 //! worker stall in `internal.runtime` (`stall_ms`, `max_stall_1m_ms`) and
 //! in the log of a monitor callback. The request handler is instrumented:
 //! its latency, errors and calls in flight are fields of the state. The
-//! port can be set with the first argument or `MONSTA_PORT`. Ctrl-C or
-//! `SIGTERM` stops it.
+//! port can be set with the first argument or `MONSTA_PORT`, the interface
+//! with `MONSTA_HOST`. Ctrl-C or `SIGTERM` stops it.
 
 mod support;
 
@@ -57,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let host = std::env::var("MONSTA_HOST").unwrap_or_else(|_| "0.0.0.0".to_owned());
     let port = support::port(monsta::DEFAULT_PORT)?;
     let state = Arc::new(State::new());
 
@@ -74,7 +75,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     mon.publish_state(state.clone());
     // Starting the reporter starts the probe; stopping it stops the probe.
-    let server = mon.start(("0.0.0.0", port)).await?;
+    let server = mon.start((host.as_str(), port)).await?;
     let addr = server.local_addr();
     println!("serving http://{addr}/mon/v1/state and http://{addr}/mon/v1/tasks  (Ctrl-C to stop)");
 
