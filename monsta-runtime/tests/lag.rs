@@ -95,6 +95,8 @@ fn a_blocked_current_thread_runtime_shows_as_lag() {
         "the five samples after the block: {next:?}"
     );
     assert_eq!(after[i].workers, 1);
+    // Tokio's unstable metrics, only where they exist.
+    assert_eq!(after[i].unstable.is_some(), cfg!(tokio_unstable));
     assert!(monitor.report().max_lag_1m_ms >= 250.0);
     monitor.stop();
     assert!(!monitor.is_running());
