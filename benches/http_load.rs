@@ -6,7 +6,9 @@
 //!
 //! Both servers run on one tokio worker thread in this process, so the load
 //! generator has the other core. Each server is measured `ROUNDS` times,
-//! alternating, and the medians are printed.
+//! alternating, and the medians are printed. The reporter is measured once
+//! more each round with a `monsta::runtime` monitor probing the runtime
+//! every 100 ms (stopped for the other runs).
 
 use std::{convert::Infallible, net::SocketAddr, process::Command, sync::Arc, time::Duration};
 
@@ -68,13 +70,21 @@ fn main() {
         (monsta_addr, bare_addr)
     });
 
+    let monitor = monsta::runtime::RuntimeMonitor::builder()
+        .handle(runtime.handle().clone())
+        .build()
+        .expect("a runtime monitor");
     let mut monsta = Vec::new();
+    let mut probed = Vec::new();
     let mut bare = Vec::new();
     for _ in 0..ROUNDS {
         bare.push(wrk(bare_addr));
         monsta.push(wrk(monsta_addr));
+        monitor.start();
+        probed.push(wrk(monsta_addr));
+        monitor.stop();
     }
-    let (m, b) = (median(&monsta), median(&bare));
+    let (m, b, p) = (median(&monsta), median(&bare), median(&probed));
     println!("http_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians");
     println!("| server | requests/s | p99 latency |");
     println!("| --- | --- | --- |");
@@ -87,9 +97,18 @@ fn main() {
         m.rps, m.p99_us
     );
     println!(
+        "| monsta StatusReporter, runtime monitor at 100 ms | {:.0} | {:.0} µs |",
+        p.rps, p.p99_us
+    );
+    println!(
         "ratio monsta / bare: throughput {:.2}, p99 latency {:.2}",
         m.rps / b.rps,
         m.p99_us / b.p99_us
+    );
+    println!(
+        "ratio with the monitor / without: throughput {:.3}, p99 latency {:.2}",
+        p.rps / m.rps,
+        p.p99_us / m.p99_us
     );
     runtime.shutdown_timeout(Duration::from_secs(1));
 }

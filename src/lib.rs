@@ -2,7 +2,7 @@
 
 pub use monsta_core::{
     AppState, Clock, Error, FieldInfo, FieldKind, FieldRef, ManualClock, SignedDuration,
-    StateGuard, Timestamp, Tx, Visitor, clock, export, jiff, params,
+    StateGuard, Timestamp, Tx, Visitor, clock, export, instrument, jiff, params,
 };
 
 /// The field types of a monitoring state.
@@ -83,6 +83,12 @@ pub use monsta_http::*;
 /// ```
 #[cfg(feature = "prometheus")]
 pub use monsta_prometheus as prometheus;
+
+/// Tokio runtime health (feature `runtime`): the `monsta-runtime` crate.
+/// Its documentation describes the lag probe, worker stalls, callbacks, the
+/// process section and named tasks.
+#[cfg(feature = "runtime")]
+pub use monsta_runtime as runtime;
 
 /// What `#[derive(AppState)]` expands to refers to. Not public API.
 #[doc(hidden)]

@@ -248,6 +248,50 @@ impl Clock {
     pub fn is_manual(&self) -> bool {
         !self.0.system
     }
+
+    /// A precise monotonic reading on the same origin as [`now`](Self::now),
+    /// for measuring short spans (how long a call took) where the coarse
+    /// millisecond tick of [`now`](Self::now) would read zero: the system
+    /// clock reads [`Instant`] (about 20 ns), a [`ManualClock`] its manual
+    /// time, so anything timed on one stays deterministic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use monsta_core::clock::{Clock, ManualClock};
+    ///
+    /// let manual = ManualClock::new();
+    /// let clock = manual.clock();
+    /// let t0 = clock.precise();
+    /// manual.advance(Duration::from_micros(3));
+    /// assert_eq!(clock.precise() - t0, Duration::from_micros(3));
+    ///
+    /// let system = Clock::system();
+    /// let a = system.precise();
+    /// assert!(system.precise() >= a);
+    /// ```
+    #[inline]
+    pub fn precise(&self) -> Duration {
+        Duration::from_nanos(self.precise_nanos())
+    }
+
+    /// [`precise`](Self::precise) in nanoseconds.
+    #[inline]
+    pub fn precise_nanos(&self) -> u64 {
+        if self.0.system {
+            system_base().precise()
+        } else {
+            self.0.mono.load(Ordering::Acquire)
+        }
+    }
+
+    /// The process-wide [`Clock::system`], borrowed: for code that needs a
+    /// `&Clock` without holding a clone of one.
+    pub fn system_ref() -> &'static Clock {
+        static SYSTEM_CLOCK: LazyLock<Clock> = LazyLock::new(Clock::system);
+        &SYSTEM_CLOCK
+    }
 }
 
 /// A clock's time: the system's (one, [`SYSTEM`]) or a [`ManualClock`]'s.

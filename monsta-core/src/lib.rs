@@ -28,6 +28,7 @@ pub mod clock;
 mod error;
 pub mod export;
 pub mod fields;
+pub mod instrument;
 #[doc(hidden)]
 pub mod keys;
 #[doc(hidden)]

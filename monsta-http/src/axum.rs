@@ -25,12 +25,31 @@ where
         )
     };
     // Answered by the path-based service, whose checks know the route.
-    if config.security().settings().open_health {
+    let router = if config.security().settings().open_health {
         router.route_service(
             crate::HEALTH_ENDPOINT,
             StatusService::new(Arc::clone(engine)),
         )
     } else {
         router
-    }
+    };
+    // The extensions' paths, answered by path as the standalone server does.
+    let taken = |p: &str| {
+        p == config.endpoint() || {
+            #[cfg(feature = "prometheus")]
+            {
+                p == config.metrics_endpoint()
+            }
+            #[cfg(not(feature = "prometheus"))]
+            {
+                false
+            }
+        }
+    };
+    crate::extension::paths(config.extensions())
+        .into_iter()
+        .filter(|p| !taken(p))
+        .fold(router, |router, path| {
+            router.route_service(&path, StatusService::new(Arc::clone(engine)))
+        })
 }

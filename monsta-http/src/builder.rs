@@ -48,6 +48,7 @@ pub(crate) struct Config {
     max_header_size: usize,
     shutdown_timeout: Duration,
     security: Security,
+    extensions: crate::extension::Extensions,
 }
 
 impl Default for Config {
@@ -70,11 +71,17 @@ impl Default for Config {
             max_header_size: 16 * 1024,
             shutdown_timeout: Duration::from_secs(3),
             security: Security::default(),
+            extensions: Default::default(),
         }
     }
 }
 
 impl Config {
+    /// The attached extensions.
+    pub(crate) fn extensions(&self) -> &crate::extension::Extensions {
+        &self.extensions
+    }
+
     /// The path of the JSON endpoint.
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
@@ -505,6 +512,15 @@ impl StatusReporterBuilder {
     /// The security settings, for the setters of the `security` module.
     pub(crate) fn security_mut(&mut self) -> &mut Security {
         &mut self.config.security
+    }
+
+    /// Attaches an [`Extension`](crate::Extension): a section of its own
+    /// in `internal`, metric families, paths, and the reporter's start and
+    /// stop (the runtime monitor of `monsta::runtime` is one). Extensions
+    /// are asked in the order they were attached.
+    pub fn extension(mut self, extension: std::sync::Arc<dyn crate::Extension>) -> Self {
+        self.config.extensions.push(extension);
+        self
     }
 
     /// The configuration and the clock, for `build` (which the reporter

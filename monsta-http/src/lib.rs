@@ -119,6 +119,7 @@ mod builder;
 mod connection;
 mod engine;
 mod error;
+mod extension;
 mod global;
 mod metrics;
 mod reporter;
@@ -146,6 +147,7 @@ pub use builder::{
     StatusReporterBuilder,
 };
 pub use error::{BuildError, ServeError};
+pub use extension::{Extension, ExtensionResponse, MetricKind, MetricsWriter};
 pub use global::{publish, publish_state, publish_with, reporter, reset, start, start_until, stop};
 pub use reporter::{Refresher, StatusReporter};
 pub use respond::StatusResponse;

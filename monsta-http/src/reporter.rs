@@ -237,8 +237,15 @@ impl StatusReporter {
     /// an [`AppState`] is rendered again, and a sync callback runs on the
     /// calling thread (a panic in it is caught). An async callback is not run
     /// here: its last result is returned.
+    ///
+    /// The entries of attached [extensions](crate::Extension) are in
+    /// `internal`, as the endpoint serves them.
     pub fn render(&self) -> String {
-        String::from_utf8_lossy(&self.engine.render_now()).into_owned()
+        let body = crate::extension::decorate_body(
+            self.engine.config().extensions(),
+            self.engine.render_now(),
+        );
+        String::from_utf8_lossy(&body).into_owned()
     }
 
     /// Starts refreshing the state in the background every
@@ -371,6 +378,7 @@ impl StatusReporter {
     /// What a server of this reporter serves.
     fn launch(&self) -> Launch {
         let config = self.engine.config();
+        crate::extension::started(config.extensions());
         let background = config
             .update_interval()
             .map(|interval| -> server::Background {
@@ -500,6 +508,7 @@ impl StatusReporter {
         self.servers
             .stop(server::stop_bound(self.engine.config()))
             .await;
+        crate::extension::stopped(self.engine.config().extensions());
     }
 
     /// [`stop`](Self::stop) for code without a runtime: blocks the calling
@@ -509,6 +518,7 @@ impl StatusReporter {
     pub fn stop_blocking(&self) {
         self.servers
             .stop_blocking(server::stop_bound(self.engine.config()));
+        crate::extension::stopped(self.engine.config().extensions());
     }
 }
 

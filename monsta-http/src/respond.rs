@@ -11,7 +11,7 @@ use hyper::{
     header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue},
 };
 
-use crate::{builder::Config, engine::Engine};
+use crate::{builder::Config, engine::Engine, extension};
 
 /// What [`StatusService`](crate::StatusService) answers with.
 pub type StatusResponse = Response<Full<Bytes>>;
@@ -53,6 +53,8 @@ pub(crate) struct Call {
     /// The `Accept` headers joined with `,`, for the metrics endpoint.
     #[cfg(feature = "prometheus")]
     accept: Option<String>,
+    /// The path and query, off the endpoints, for the extensions.
+    other: Option<(String, Option<String>)>,
 }
 
 impl Call {
@@ -68,6 +70,10 @@ impl Call {
                 Some(Route::Metrics) => accept(request.headers()),
                 _ => None,
             },
+            other: route.is_none().then(|| {
+                let uri = request.uri();
+                (uri.path().to_owned(), uri.query().map(str::to_owned))
+            }),
         }
     }
 }
@@ -119,28 +125,48 @@ impl Answer {
 /// and `HEAD`, else the endpoint's body (without it for `HEAD`, whose
 /// `Content-Length` is the body's).
 pub(crate) async fn respond(engine: &Arc<Engine>, call: Call) -> StatusResponse {
+    let extensions = engine.config().extensions();
     let Some(route) = call.route else {
-        return response(Answer::plain(StatusCode::NOT_FOUND, "not found\n"), false);
+        let found = call
+            .other
+            .as_ref()
+            .and_then(|(path, query)| extension::answer(extensions, path, query.as_deref()));
+        return match found {
+            Some(ext) if matches!(call.method, Method::GET | Method::HEAD) => {
+                let answer = Answer {
+                    status: ext.status,
+                    content_type: ext.content_type,
+                    no_store: true,
+                    body: ext.body,
+                };
+                response(answer, call.method == Method::HEAD)
+            }
+            Some(_) => not_allowed(),
+            None => response(Answer::plain(StatusCode::NOT_FOUND, "not found\n"), false),
+        };
     };
     let head = match call.method {
         Method::GET => false,
         Method::HEAD => true,
-        _ => {
-            let answer = Answer::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-            let mut response = response(answer, false);
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(ALLOWED));
-            return response;
-        }
+        _ => return not_allowed(),
     };
     let answer = match route {
-        Route::State => Answer::ok("application/json", engine.body().await),
+        Route::State => Answer::ok(
+            "application/json",
+            extension::decorate_body(extensions, engine.body().await),
+        ),
         #[cfg(feature = "prometheus")]
         Route::Metrics => {
             let (format, content_type) = monsta_prometheus::negotiate(call.accept.as_deref());
             match engine.metrics(format).await {
-                Ok(text) => Answer::ok(content_type, text),
+                Ok(text) => Answer::ok(
+                    content_type,
+                    extension::decorate_metrics(
+                        extensions,
+                        text,
+                        format == monsta_prometheus::Format::OpenMetrics,
+                    ),
+                ),
                 Err(()) => Answer::plain(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "metrics are unavailable, see the service's log\n",
@@ -149,6 +175,16 @@ pub(crate) async fn respond(engine: &Arc<Engine>, call: Call) -> StatusResponse 
         }
     };
     response(answer, head)
+}
+
+/// `405 Method Not Allowed`, with `Allow`.
+fn not_allowed() -> StatusResponse {
+    let answer = Answer::plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    let mut response = response(answer, false);
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(ALLOWED));
+    response
 }
 
 /// `400 Bad Request` with a short `text/plain` body (without it if `head`).

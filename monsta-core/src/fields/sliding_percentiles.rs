@@ -108,6 +108,11 @@ impl PercentilesSnapshot {
 }
 
 impl SlidingPercentiles {
+    /// The clock the window is read on.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// Quantiles (in percent) over `window`, keeping at most `max_samples`, on
     /// the system clock.
     ///

@@ -1,0 +1,119 @@
+//! The cost of the instrument wrappers: a ready future polled bare and
+//! through each wrapper, the guards next to the gauge updates they make,
+//! the precise clock read the wrappers pay for, and a named spawn next to a
+//! bare `tokio::spawn`.
+//!
+//! Run with `cargo bench -p monsta-bench --bench instrument`. The targets:
+//! each wrapper ≤ the bare future + one precise clock read + the field
+//! update + 2 ns; the in-flight guard ≤ its two gauge updates + 1 ns; a
+//! named spawn ≤ 1.5 × a bare spawn (spawn plus completion).
+
+use std::{
+    future::{Future, ready},
+    hint::black_box,
+    pin::pin,
+    task::{Context, Poll, Waker},
+};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use monsta::{
+    Clock,
+    fields::{Counter, Gauge, Histogram, RunningStats},
+    instrument::{self, Instrument},
+};
+
+/// Polls `fut` once; it is ready.
+#[inline(always)]
+fn poll_ready<F: Future>(fut: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(fut).poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("the benched futures are ready"),
+    }
+}
+
+fn parts(c: &mut Criterion) {
+    let clock = Clock::system();
+    c.bench_function("instrument/parts/precise_clock_read", |b| {
+        b.iter(|| black_box(clock.precise_nanos()))
+    });
+    let stats = RunningStats::new();
+    c.bench_function("instrument/parts/running_stats_update", |b| {
+        b.iter(|| stats.update(black_box(0.001)))
+    });
+    let hist = Histogram::new(&[0.001, 0.01, 0.1, 1.0]).expect("bounds");
+    c.bench_function("instrument/parts/histogram_observe", |b| {
+        b.iter(|| hist.observe(black_box(0.001)))
+    });
+    let counter = Counter::new();
+    c.bench_function("instrument/parts/counter_inc", |b| {
+        b.iter(|| counter.inc(black_box(1)))
+    });
+    let gauge = Gauge::new();
+    c.bench_function("instrument/parts/two_gauge_updates", |b| {
+        b.iter(|| {
+            gauge.inc(black_box(1.0));
+            gauge.dec(black_box(1.0));
+        })
+    });
+}
+
+fn wrappers(c: &mut Criterion) {
+    c.bench_function("instrument/future/bare", |b| {
+        b.iter(|| poll_ready(ready(black_box(1u64))))
+    });
+    let stats = RunningStats::new();
+    c.bench_function("instrument/future/timed_running_stats", |b| {
+        b.iter(|| poll_ready(ready(black_box(1u64)).timed(&stats)))
+    });
+    let hist = Histogram::new(&[0.001, 0.01, 0.1, 1.0]).expect("bounds");
+    c.bench_function("instrument/future/timed_histogram", |b| {
+        b.iter(|| poll_ready(ready(black_box(1u64)).timed(&hist)))
+    });
+    let errors = Counter::new();
+    c.bench_function("instrument/future/count_errors_ok", |b| {
+        b.iter(|| poll_ready(ready(black_box(Ok::<u64, u64>(1))).count_errors(&errors)))
+    });
+    c.bench_function("instrument/future/count_errors_err", |b| {
+        b.iter(|| poll_ready(ready(black_box(Err::<u64, u64>(1))).count_errors(&errors)))
+    });
+    let gauge = Gauge::new();
+    c.bench_function("instrument/future/in_flight", |b| {
+        b.iter(|| poll_ready(ready(black_box(1u64)).in_flight(&gauge)))
+    });
+}
+
+fn guards(c: &mut Criterion) {
+    let gauge = Gauge::new();
+    c.bench_function("instrument/guard/in_flight", |b| {
+        b.iter(|| drop(black_box(instrument::track(&gauge))))
+    });
+    let stats = RunningStats::new();
+    c.bench_function("instrument/guard/timing", |b| {
+        b.iter(|| drop(black_box(instrument::time(&stats))))
+    });
+}
+
+fn spawns(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    c.bench_function("instrument/spawn/tokio_spawn", |b| {
+        b.iter(|| {
+            rt.block_on(async { tokio::spawn(async { black_box(1u64) }).await })
+                .expect("joined")
+        })
+    });
+    c.bench_function("instrument/spawn/spawn_named", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                monsta::runtime::spawn_named("bench", async { black_box(1u64) }).await
+            })
+            .expect("joined")
+        })
+    });
+}
+
+criterion_group!(benches, parts, wrappers, guards, spawns);
+criterion_main!(benches);
