@@ -43,6 +43,14 @@ pub use monsta_derive::Labels;
 #[cfg(feature = "http")]
 pub use monsta_http::*;
 
+/// Request middleware (feature `middleware`): [`RequestMonitor`](http::RequestMonitor),
+/// a tower layer that records request metrics and captures slow requests.
+/// See the `monsta_http::middleware` module.
+#[cfg(feature = "middleware")]
+pub mod http {
+    pub use monsta_http::middleware::*;
+}
+
 /// Prometheus and OpenMetrics exposition of a state (feature `prometheus`):
 /// the `monsta-prometheus` crate.
 ///
