@@ -176,26 +176,10 @@ const MAX_PATH_BYTES: usize = 1024;
 pub type LatencyFamily = Family<(String, String, &'static str), Histogram>;
 
 /// The fields the middleware records into. Every method has a default of
-/// `None` (not recorded), so a state provides the fields it has. A derived
-/// state publishes them as JSON and Prometheus metrics:
-///
-/// ```
-/// # #[cfg(any())] mod m {
-/// #[derive(monsta::AppState)]
-/// struct State {
-///     #[monsta(labels = ["method", "route", "status"], unit = "seconds")]
-///     latency: monsta::http::LatencyFamily,
-///     #[monsta(window = "60s")]
-///     requests: SlidingWindow,
-///     in_flight: Gauge,
-/// }
-/// impl monsta::http::RequestState for State {
-///     fn latency(&self) -> Option<&monsta::http::LatencyFamily> { Some(&self.latency) }
-///     fn requests(&self) -> Option<&SlidingWindow> { Some(&self.requests) }
-///     fn in_flight(&self) -> Option<&Gauge> { Some(&self.in_flight) }
-/// }
-/// # }
-/// ```
+/// `None` (not recorded), so a state provides the fields it has: a state
+/// derived with `#[derive(monsta::AppState)]` that holds them is published
+/// as JSON and Prometheus metrics with the rest of the application's state
+/// (the `monsta::http` module of the facade shows one).
 pub trait RequestState: Send + Sync + 'static {
     /// Latency in seconds per method, route and status class.
     fn latency(&self) -> Option<&LatencyFamily> {
