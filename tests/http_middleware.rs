@@ -645,6 +645,7 @@ fn configuration_from_environment_variables() {
         ("MONSTA_URL_DENY", "{a"),
         ("MONSTA_ALERT_WINDOW", "-1s"),
         ("MONSTA_WEBHOOK_URL", "ftp://example.com/"),
+        ("MONSTA_WEBHOOK_URL", "https://"),
         ("MONSTA_WEBHOOK_FORMAT", "xml"),
         ("MONSTA_SLOW_CAPACITY", "many"),
         ("MONSTA_TRACING_HEADERS", "bad header"),
@@ -680,4 +681,93 @@ async fn reading_the_request_body_size_and_errors() {
     let response = app.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(metrics.request_bytes.get().sum, 10.0);
+}
+
+/// A TLS webhook receiver on loopback with a self-signed certificate for
+/// 127.0.0.1: its address, the certificate, and the bodies it gets.
+async fn tls_receiver() -> (
+    SocketAddr,
+    tokio_rustls::rustls::pki_types::CertificateDer<'static>,
+    mpsc::UnboundedReceiver<Value>,
+) {
+    use tokio_rustls::rustls::{self, pki_types::PrivatePkcs8KeyDer};
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.clone()], key.into())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = http_support::listener().await;
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            use http_body_util::BodyExt;
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                            Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(
+                                axum::body::Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (addr, cert, rx)
+}
+
+#[tokio::test]
+async fn https_webhook_over_rustls_on_loopback() {
+    let (addr, cert, mut bodies) = tls_receiver().await;
+    let url = format!("https://127.0.0.1:{}/hook", addr.port());
+    // Trusting the receiver's certificate: delivered.
+    let monitor = RequestMonitor::builder()
+        .slow_threshold(Duration::ZERO)
+        .notifier(Webhook::with_root_certificates(&url, [cert]).unwrap())
+        .build()
+        .unwrap();
+    oneshot(&app(&monitor), "GET", "/fail").await;
+    let json = tokio::time::timeout(DEADLINE, bodies.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(json["request"]["route"], "/fail");
+
+    // With the bundled roots only, the self-signed certificate is refused.
+    let monitor = RequestMonitor::builder()
+        .slow_threshold(Duration::ZERO)
+        .notifier(Webhook::new(&url).unwrap())
+        .notify_retries(0, Duration::ZERO)
+        .build()
+        .unwrap();
+    oneshot(&app(&monitor), "GET", "/fail").await;
+    let failed = &monitor.notify_stats().failed;
+    http_support::wait_for(DEADLINE, || async {
+        (failed.load(std::sync::atomic::Ordering::Relaxed) == 1).then_some(())
+    })
+    .await
+    .expect("an untrusted certificate fails the delivery");
+    assert!(bodies.try_recv().is_err());
 }

@@ -18,10 +18,12 @@ use std::{
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Method, Request, Uri, header};
+use hyper_rustls::{ConfigBuilderExt as _, HttpsConnector};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
+use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -381,14 +383,16 @@ pub enum WebhookFormat {
     Text,
 }
 
-/// A notifier that POSTs each alert to a URL (`http://` only in this
-/// version), as JSON or as a Slack/Mattermost `{"text": ...}` message; a
-/// non-2xx answer is an error (retried by the queue).
+/// A notifier that POSTs each alert to an `http://` or `https://` URL, as
+/// JSON or as a Slack/Mattermost `{"text": ...}` message; a non-2xx answer
+/// is an error (retried by the queue). `https` goes through rustls (on
+/// `ring`), trusting the bundled Mozilla roots (`webpki-roots`), or the
+/// roots given to [`with_root_certificates`](Self::with_root_certificates).
 #[derive(Debug, Clone)]
 pub struct Webhook {
     uri: Uri,
     format: WebhookFormat,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Webhook {
@@ -396,8 +400,56 @@ impl Webhook {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Url`] if `url` is not an absolute `http://` URL.
+    /// [`ConfigError::Url`] if `url` is not an absolute `http://` or
+    /// `https://` URL.
     pub fn new(url: &str) -> Result<Self, ConfigError> {
+        let uri = Self::check(url)?;
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::Url {
+            url: url.to_owned(),
+            message: format!("TLS: {e}"),
+        })?
+        .with_webpki_roots()
+        .with_no_client_auth();
+        Ok(Self::with_tls(uri, tls))
+    }
+
+    /// A webhook whose `https` server certificates must chain to one of
+    /// `roots` (DER), instead of the bundled roots: a private CA.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Url`] for a bad URL or a root certificate rustls
+    /// refuses.
+    pub fn with_root_certificates(
+        url: &str,
+        roots: impl IntoIterator<Item = CertificateDer<'static>>,
+    ) -> Result<Self, ConfigError> {
+        let uri = Self::check(url)?;
+        let bad = |message: String| ConfigError::Url {
+            url: url.to_owned(),
+            message,
+        };
+        let mut store = rustls::RootCertStore::empty();
+        for cert in roots {
+            store
+                .add(cert)
+                .map_err(|e| bad(format!("root certificate: {e}")))?;
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(format!("TLS: {e}")))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+        Ok(Self::with_tls(uri, tls))
+    }
+
+    fn check(url: &str) -> Result<Uri, ConfigError> {
         let bad = |message: &str| ConfigError::Url {
             url: url.to_owned(),
             message: message.to_owned(),
@@ -406,18 +458,26 @@ impl Webhook {
             .parse()
             .map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
         match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(bad("https webhooks are not supported yet; use http")),
-            _ => return Err(bad("must be an absolute http:// URL")),
+            Some("http" | "https") => {}
+            _ => return Err(bad("must be an absolute http:// or https:// URL")),
         }
         if uri.host().is_none() {
             return Err(bad("has no host"));
         }
-        Ok(Self {
+        Ok(uri)
+    }
+
+    fn with_tls(uri: Uri, tls: rustls::ClientConfig) -> Self {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Self {
             uri,
             format: WebhookFormat::Json,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        })
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        }
     }
 
     /// The body's form.
