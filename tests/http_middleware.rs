@@ -771,3 +771,137 @@ async fn https_webhook_over_rustls_on_loopback() {
     .expect("an untrusted certificate fails the delivery");
     assert!(bodies.try_recv().is_err());
 }
+
+#[tokio::test]
+async fn per_route_thresholds_header_bounds_and_span_bounds() {
+    subscriber();
+    let monitor = RequestMonitor::builder()
+        .slow_threshold(Duration::from_secs(3600))
+        .route_threshold("/many", Duration::ZERO)
+        .tracing_headers(["x-request-id", "authorization", "cookie"])
+        .max_header_bytes(8)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .route(
+            "/many",
+            get(|| async {
+                let big = "x".repeat(5000);
+                let _outer = tracing::info_span!("outer", big = %big).entered();
+                for i in 0..(DEFAULT_SPANS + 5) {
+                    let _s = tracing::info_span!("step", i).entered();
+                }
+                "many"
+            }),
+        )
+        .layer(monitor.clone());
+    oneshot(&app, "GET", "/hello").await;
+    let request = Request::builder()
+        .uri("/many")
+        .header("x-request-id", "0123456789abcdef")
+        .header("authorization", "Bearer secret")
+        .header("cookie", "a=b")
+        .body(Body::empty())
+        .unwrap();
+    app.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        monitor.captured(),
+        1,
+        "only the route with the low threshold"
+    );
+    let captured = &monitor.slow_requests(1)[0];
+    assert_eq!(captured.route, "/many");
+    assert_eq!(
+        captured.headers.iter().collect::<Vec<_>>(),
+        [(&"x-request-id".to_owned(), &"01234567".to_owned())],
+        "values cut, sensitive headers never captured even when listed"
+    );
+    let spans = captured.spans.as_ref().expect("a span tree");
+    assert_eq!(spans.len(), 1);
+    let outer = &spans[0];
+    let big = &outer.fields[0].1;
+    assert!(big.len() < 2048 && big.len() > 1000, "{}", big.len());
+    assert_eq!(outer.children.len(), DEFAULT_SPANS - 1);
+    assert_eq!(captured.spans_dropped, 6);
+    // The children's fields stop at the request's field budget.
+    let with_fields = outer
+        .children
+        .iter()
+        .filter(|c| !c.fields.is_empty())
+        .count();
+    assert!(with_fields < DEFAULT_SPANS - 1, "{with_fields}");
+}
+
+const DEFAULT_SPANS: usize = monsta::http::DEFAULT_MAX_SPANS;
+
+#[cfg(all(feature = "derive", feature = "prometheus"))]
+#[tokio::test]
+async fn a_derived_state_publishes_the_request_metrics_as_prometheus() {
+    use monsta::{
+        AppState, StatusReporter,
+        fields::{Counter, Family, Gauge, Histogram, SlidingWindow},
+        http::{LatencyFamily, RequestState},
+    };
+
+    #[derive(AppState)]
+    #[monsta(prefix = "app")]
+    struct State {
+        /// Request latency.
+        #[monsta(labels = ["method", "route", "status"], unit = "seconds")]
+        latency: Family<(String, String, &'static str), Histogram>,
+        /// Requests in the last minute.
+        #[monsta(window = "60s")]
+        requests: SlidingWindow,
+        /// Requests in flight.
+        in_flight: Gauge,
+        /// Responses per status class.
+        #[monsta(labels = ["status"])]
+        responses: Family<&'static str, Counter>,
+    }
+    impl RequestState for State {
+        fn latency(&self) -> Option<&LatencyFamily> {
+            Some(&self.latency)
+        }
+        fn requests(&self) -> Option<&SlidingWindow> {
+            Some(&self.requests)
+        }
+        fn in_flight(&self) -> Option<&Gauge> {
+            Some(&self.in_flight)
+        }
+        fn responses(&self) -> Option<&Family<&'static str, Counter>> {
+            Some(&self.responses)
+        }
+    }
+
+    let state = Arc::new(State::new());
+    let mon = StatusReporter::new();
+    mon.publish_state(state.clone());
+    let app = Router::new()
+        .route("/users/{id}", get(|| async { "user" }))
+        .merge(mon.router())
+        .layer(RequestMonitor::new(&state));
+    oneshot(&app, "GET", "/users/1").await;
+    let (status, body) = oneshot(&app, "GET", "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains(
+            "app_latency_seconds_count{method=\"GET\",route=\"/users/{id}\",status=\"2xx\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("app_responses_total{status=\"2xx\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("app_in_flight 0"), "{text}");
+    let (_, body) = oneshot(&app, "GET", "/mon/v1/state").await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        json["state"]["latency"][0]["labels"]["route"],
+        "/users/{id}"
+    );
+    // Neither the scrape nor the state endpoint is measured.
+    assert_eq!(state.latency.len(), 1);
+}
