@@ -905,3 +905,30 @@ async fn a_derived_state_publishes_the_request_metrics_as_prometheus() {
     // Neither the scrape nor the state endpoint is measured.
     assert_eq!(state.latency.len(), 1);
 }
+
+#[test]
+fn alerts_still_go_out_after_the_first_runtime_ended() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let monitor = RequestMonitor::builder()
+        .slow_threshold(Duration::ZERO)
+        .alert_window(Duration::ZERO)
+        .notifier(Collect(tx))
+        .build()
+        .unwrap();
+    for round in 0..2 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            oneshot(&app(&monitor), "GET", "/hello").await;
+            let alert = next(&mut rx).await;
+            assert_eq!(alert.request.route, "/hello", "round {round}");
+        });
+    }
+    let dropped = monitor
+        .notify_stats()
+        .dropped
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(dropped, 0);
+}

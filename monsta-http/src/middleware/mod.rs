@@ -531,8 +531,12 @@ impl RequestMonitorBuilder {
         self
     }
 
-    /// Whether requests get a `monsta.request` span, the root of their
-    /// span tree (default true; without a [`SpanTreeLayer`] it is only a span).
+    /// Whether requests get a `monsta.request` span (target
+    /// `monsta::request`, level `INFO`), the root of their span tree
+    /// (default true; without a [`SpanTreeLayer`] it is only a span, seen
+    /// by the subscriber's other layers as the context of the request's
+    /// events). A filter that disables it, or the spans inside it,
+    /// leaves them out of the tree.
     pub fn span_tree(mut self, on: bool) -> Self {
         self.span_tree = on;
         self

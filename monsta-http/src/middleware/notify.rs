@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
     pin::Pin,
     sync::{
-        Arc, Mutex, OnceLock, PoisonError,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
     time::Duration,
@@ -163,7 +163,7 @@ pub(crate) struct Delivery {
     pub(crate) retries: u32,
     pub(crate) backoff: Duration,
     pub(crate) stats: Arc<NotifyStats>,
-    sender: OnceLock<Option<mpsc::Sender<Alert>>>,
+    sender: Mutex<Option<mpsc::Sender<Alert>>>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -192,7 +192,7 @@ impl Delivery {
             retries,
             backoff,
             stats: Arc::default(),
-            sender: OnceLock::new(),
+            sender: Mutex::new(None),
         }
     }
 
@@ -202,22 +202,25 @@ impl Delivery {
         if self.notifiers.is_empty() {
             return;
         }
-        let sender = self.sender.get_or_init(|| {
-            let handle = tokio::runtime::Handle::try_current().ok()?;
-            let (tx, rx) = mpsc::channel(self.queue);
-            handle.spawn(run(
-                rx,
-                self.notifiers.clone(),
-                self.timeout,
-                self.retries,
-                self.backoff,
-                self.stats.clone(),
-            ));
-            Some(tx)
-        });
-        let sent = match sender {
-            Some(tx) => tx.try_send(alert).is_ok(),
-            None => false,
+        // The task runs on the runtime of the first alert's request; should
+        // that runtime end (its task with it), the next alert starts another.
+        let sent = {
+            let mut sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+            if sender.as_ref().is_none_or(mpsc::Sender::is_closed)
+                && let Ok(handle) = tokio::runtime::Handle::try_current()
+            {
+                let (tx, rx) = mpsc::channel(self.queue);
+                handle.spawn(run(
+                    rx,
+                    self.notifiers.clone(),
+                    self.timeout,
+                    self.retries,
+                    self.backoff,
+                    self.stats.clone(),
+                ));
+                *sender = Some(tx);
+            }
+            sender.as_ref().is_some_and(|tx| tx.try_send(alert).is_ok())
         };
         if !sent {
             let n = self.stats.dropped.fetch_add(1, Relaxed) + 1;
