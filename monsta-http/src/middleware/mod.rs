@@ -137,6 +137,11 @@ pub use spans::{
 
 use notify::{Dedup, Delivery};
 
+/// A DER certificate, for [`Webhook::with_root_certificates`] (rustls'
+/// `pki_types::CertificateDer`, so no dependency of the right version is
+/// needed to name it).
+pub use rustls::pki_types::CertificateDer;
+
 /// The default slow-request threshold.
 pub const DEFAULT_SLOW_THRESHOLD: Duration = Duration::from_secs(1);
 /// The default path of the slow-request endpoint.
