@@ -932,3 +932,26 @@ fn alerts_still_go_out_after_the_first_runtime_ended() {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(dropped, 0);
 }
+
+#[tokio::test]
+async fn default_state_published_as_json_next_to_the_reporter() {
+    let monitor = RequestMonitor::default_state();
+    let mon = monsta::StatusReporter::new();
+    mon.publish_with(monitor.metrics());
+    let app = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .merge(mon.router())
+        .layer(monitor.clone());
+    oneshot(&app, "GET", "/hello").await;
+    let (_, body) = oneshot(&app, "GET", "/mon/v1/state").await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    let state = &json["state"];
+    assert_eq!(state["latency"][0]["labels"]["route"], "/hello");
+    assert_eq!(state["latency"][0]["value"]["count"], 1);
+    assert_eq!(state["in_flight"], 0.0);
+    assert_eq!(
+        state["responses"],
+        json!([{"labels": {"status": "2xx"}, "value": 1}])
+    );
+    assert_eq!(state["requests"], 1.0);
+}
