@@ -43,6 +43,57 @@ pub use monsta_derive::Labels;
 #[cfg(feature = "http")]
 pub use monsta_http::*;
 
+/// Request middleware (feature `middleware`): [`RequestMonitor`](http::RequestMonitor),
+/// a tower layer that records request metrics and captures slow requests
+/// (the `monsta_http::middleware` module, re-exported).
+///
+/// The metrics go to a state of the application's own, with the fields
+/// for them and [`RequestState`](http::RequestState), published as any
+/// state is (its JSON and, with `prometheus`, its metrics):
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, routing::get};
+/// use monsta::{AppState, StatusReporter, fields::*};
+/// use monsta::http::{LatencyFamily, RequestMonitor, RequestState};
+///
+/// #[derive(AppState)]
+/// struct State {
+///     /// Latency by method, route and status class.
+///     #[monsta(labels = ["method", "route", "status"], unit = "seconds")]
+///     latency: Family<(String, String, &'static str), Histogram>,
+///     /// Requests in the last minute.
+///     #[monsta(window = "60s")]
+///     requests: SlidingWindow,
+///     /// Requests being served.
+///     in_flight: Gauge,
+/// }
+///
+/// impl RequestState for State {
+///     fn latency(&self) -> Option<&LatencyFamily> { Some(&self.latency) }
+///     fn requests(&self) -> Option<&SlidingWindow> { Some(&self.requests) }
+///     fn in_flight(&self) -> Option<&Gauge> { Some(&self.in_flight) }
+/// }
+///
+/// let state = Arc::new(State::new());
+/// let mon = StatusReporter::new();
+/// mon.publish_state(state.clone());
+/// let app: Router = Router::new()
+///     .route("/hello", get(|| async { "hi" }))
+///     .merge(mon.router())
+///     .layer(RequestMonitor::new(&state));
+/// # let _ = app;
+/// ```
+///
+/// [`RequestMonitor::default_state`](http::RequestMonitor::default_state)
+/// brings its own [`RequestMetrics`](http::RequestMetrics) instead, whose
+/// JSON [`RequestMonitor::metrics`](http::RequestMonitor::metrics) returns
+/// (to publish with [`StatusReporter::publish_with`]).
+#[cfg(feature = "middleware")]
+pub mod http {
+    pub use monsta_http::middleware::*;
+}
+
 /// Prometheus and OpenMetrics exposition of a state (feature `prometheus`):
 /// the `monsta-prometheus` crate.
 ///

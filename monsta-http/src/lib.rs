@@ -135,6 +135,9 @@ mod worker;
 #[cfg(feature = "axum")]
 mod axum;
 
+#[cfg(feature = "middleware")]
+pub mod middleware;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub use auth::{

@@ -1,0 +1,76 @@
+//! The request middleware's cost per request: a service that answers at
+//! once, called with `oneshot`, without and with the `RequestMonitor` layer
+//! (with its `monsta.request` span, and without it), on a current-thread
+//! tokio runtime; no request is slow, so nothing is captured.
+//!
+//! Run with `cargo bench -p monsta-bench --bench middleware`.
+
+use std::{convert::Infallible, hint::black_box, sync::Arc};
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http_body_util::Full;
+use hyper::{Request, Response};
+use monsta::http::{RequestMetrics, RequestMonitor};
+use tower::{Layer, Service, ServiceExt, service_fn};
+
+async fn handler(_: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
+}
+
+fn request() -> Request<Full<Bytes>> {
+    Request::builder()
+        .uri("/users/42")
+        .header("user-agent", "bench")
+        .header("x-request-id", "abc")
+        .body(Full::new(Bytes::new()))
+        .expect("a valid request")
+}
+
+fn run<S>(c: &mut Criterion, name: &str, service: S)
+where
+    S: Service<Request<Full<Bytes>>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let svc = service.clone();
+            black_box(rt.block_on(svc.oneshot(request())).expect("a response"));
+        })
+    });
+}
+
+fn middleware(c: &mut Criterion) {
+    let bare = service_fn(handler);
+    run(c, "middleware/without_layer", bare);
+
+    let metrics = Arc::new(RequestMetrics::new());
+    let monitor = RequestMonitor::builder()
+        .state(metrics.clone())
+        .route("/users/*", "/users/:id")
+        .build()
+        .expect("valid settings");
+    run(
+        c,
+        "middleware/with_layer",
+        monitor.layer(service_fn(handler)),
+    );
+
+    let monitor = RequestMonitor::builder()
+        .state(metrics)
+        .route("/users/*", "/users/:id")
+        .span_tree(false)
+        .build()
+        .expect("valid settings");
+    run(
+        c,
+        "middleware/with_layer_no_span",
+        monitor.layer(service_fn(handler)),
+    );
+}
+
+criterion_group!(benches, middleware);
+criterion_main!(benches);
