@@ -416,9 +416,9 @@ pub trait Build: Field + Sized {
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error>;
 
     /// Builds the field as one series of a [`Family`]: where a kind can,
-    /// it starts small and grows its per-thread shards only once two
-    /// threads update it at once (a [`Counter`] does), since a family may
-    /// hold thousands. [`build`](Self::build) by default.
+    /// it starts small and grows its per-thread shards only once more than
+    /// one thread updates it (a [`Counter`] does), since a family may hold
+    /// thousands. [`build`](Self::build) by default.
     ///
     /// # Errors
     ///

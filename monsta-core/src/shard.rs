@@ -43,9 +43,9 @@ use parking_lot::Mutex;
 /// The atomics of the shards' cells: loom's under `--cfg loom`, so the
 /// model in `tests` below checks every interleaving of the real code.
 #[cfg(loom)]
-use loom::sync::atomic::AtomicU64 as CellU64;
+use loom::sync::atomic::{AtomicU64 as CellU64, AtomicUsize as CellUsize};
 #[cfg(not(loom))]
-use std::sync::atomic::AtomicU64 as CellU64;
+use std::sync::atomic::{AtomicU64 as CellU64, AtomicUsize as CellUsize};
 
 /// The number of shards: twice the parallelism, a power of two in `4..=64`.
 #[cfg(not(loom))]
@@ -168,22 +168,32 @@ fn cells<T: Default>() -> Box<[CachePadded<T>]> {
 
 /// A sharded `u64` adder; arithmetic wraps at `u64::MAX`.
 ///
-/// Its value is the cells' total minus `base`: [`store`](Self::store) and
-/// [`take`](Self::take) move the base, since readers never write the
-/// owners' cells.
+/// Its value is `direct` plus the cells' total minus `base`:
+/// [`store`](Self::store) and [`take`](Self::take) move the base, since
+/// readers never write the owners' cells.
 ///
-/// A [`lazy`](Self::lazy) adder starts with no shards: it adds to one
-/// atomic (`direct`) with a compare-exchange, and the first time that fails
-/// (another thread updated it in between) it makes its shards, as Java's
-/// `LongAdder` does. A family's series cost a few words until contended.
+/// The first thread to add owns `direct` and adds to it with a plain load
+/// and store; every other thread adds to its shard, the shards made when
+/// the first such thread comes ([`lazy`](Self::lazy)) or at once
+/// ([`new`](Self::new)). So an adder that one thread updates is three words
+/// and no shard, what a family's series need, and no update is lost with
+/// any number of threads.
 #[derive(Debug)]
 pub(crate) struct ShardedU64 {
-    cells: OnceLock<Box<[CachePadded<U64Cells>]>>,
-    /// Added to while there are no shards (and by the update that found
-    /// the contention).
+    /// The number of the thread that owns `direct`; [`UNOWNED`] until the
+    /// first add.
+    owner: CellUsize,
+    /// Written by the owner thread only.
     direct: CellU64,
+    cells: OnceLock<Box<[CachePadded<U64Cells>]>>,
     base: CellU64,
 }
+
+/// No thread owns an adder's `direct` cell yet: above every thread number.
+const UNOWNED: usize = usize::MAX;
+
+/// Thread numbers from here on (a released number) never own a cell.
+const FIRST_UNOWNABLE: usize = usize::MAX - 1;
 
 impl ShardedU64 {
     pub(crate) fn new(init: u64) -> Self {
@@ -192,22 +202,45 @@ impl ShardedU64 {
         lazy
     }
 
-    /// An adder with no shards until two threads update it at once.
+    /// An adder with no shards until a second thread adds.
     pub(crate) fn lazy(init: u64) -> Self {
         ShardedU64 {
-            cells: OnceLock::new(),
+            owner: CellUsize::new(UNOWNED),
             direct: CellU64::new(0),
+            cells: OnceLock::new(),
             base: CellU64::new(0u64.wrapping_sub(init)),
         }
     }
 
     #[inline(always)]
     pub(crate) fn add(&self, n: u64) {
-        let Some(cells) = self.cells.get() else {
-            self.add_direct(n);
-            return;
-        };
         let i = thread_index();
+        if i == self.owner.load(Relaxed) {
+            self.direct
+                .store(self.direct.load(Relaxed).wrapping_add(n), Relaxed);
+        } else {
+            self.add_other(i, n);
+        }
+    }
+
+    /// [`add`](Self::add) by a thread that does not own `direct`: it claims
+    /// it if nobody has, else adds to its shard.
+    #[inline(never)]
+    fn add_other(&self, i: usize, n: u64) {
+        if i < FIRST_UNOWNABLE
+            && self.owner.load(Relaxed) == UNOWNED
+            && self
+                .owner
+                .compare_exchange(UNOWNED, i, Relaxed, Relaxed)
+                .is_ok()
+        {
+            // Nobody wrote `direct` before the claim, and nobody but this
+            // thread writes it after.
+            self.direct
+                .store(self.direct.load(Relaxed).wrapping_add(n), Relaxed);
+            return;
+        }
+        let cells = self.cells.get_or_init(cells);
         match cells.get(i) {
             Some(c) => c.own.store(c.own.load(Relaxed).wrapping_add(n), Relaxed),
             None => {
@@ -217,30 +250,8 @@ impl ShardedU64 {
         }
     }
 
-    #[inline]
-    fn add_direct(&self, n: u64) {
-        let v = self.direct.load(Relaxed);
-        if self
-            .direct
-            .compare_exchange(v, v.wrapping_add(n), Relaxed, Relaxed)
-            .is_err()
-        {
-            self.contended(n);
-        }
-    }
-
-    /// Another thread updated the unsharded adder between this one's load
-    /// and its compare-exchange: this update is added at once, and from now
-    /// on every thread adds to its shard.
-    #[cold]
-    #[inline(never)]
-    fn contended(&self, n: u64) {
-        self.direct.fetch_add(n, Relaxed);
-        self.cells.get_or_init(cells);
-    }
-
-    /// Whether the adder has its shards (it was built with them, or became
-    /// contended).
+    /// Whether the adder has its shards (built with them, or a second
+    /// thread added).
     pub(crate) fn is_sharded(&self) -> bool {
         self.cells.get().is_some()
     }
@@ -764,11 +775,16 @@ mod loom_model {
     use loom::{sync::Arc, thread};
 
     /// Owner of shard 0, owner of shard 1, and a thread past the shard
-    /// count, which shares shard 1: `add` from each while the main thread
-    /// reads; no update is lost, and reads only ever see whole updates.
+    /// count, which shares shard 1, each racing to own the adder's `direct`
+    /// cell: `add` from each while the main thread reads; no update is
+    /// lost, and reads only ever see whole updates. Every interleaving with
+    /// up to three preemptions (unbounded, the claim of `direct` makes the
+    /// model run for hours; the other models are exhaustive).
     #[test]
     fn counter_adds_are_never_lost() {
-        loom::model(|| {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
             let c = Arc::new(ShardedU64::new(0));
             let spawn = |index: usize, n: u64| {
                 let c = c.clone();

@@ -63,12 +63,13 @@ impl Counter {
         Counter(ShardedU64::new(value))
     }
 
-    /// A counter at zero that starts as one atomic (40 bytes in all, against
-    /// a cache line per shard) and makes its per-thread shards the first
-    /// time two threads update it at once, as Java's `LongAdder` does. Until
-    /// then an update is an uncontended compare-exchange, about the cost
-    /// of a `fetch_add`; after, what [`new`](Self::new)'s cost. What the
-    /// series of a [`Family`](super::Family) of counters are.
+    /// A counter at zero that makes its per-thread shards only when a
+    /// second thread updates it: the first thread to update it owns one
+    /// cell and adds to it with a plain load and store, as each thread does
+    /// to its own shard of a [`new`](Self::new) counter. So a counter that
+    /// one thread updates costs 48 bytes (against a cache line per shard),
+    /// and an update costs the same either way. What the series of a
+    /// [`Family`](super::Family) of counters are.
     ///
     /// ```
     /// use monsta_core::fields::Counter;
@@ -77,13 +78,18 @@ impl Counter {
     /// c.inc(2);
     /// assert_eq!(c.get(), 2);
     /// assert!(!c.is_sharded());
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| c.inc(1));
+    /// });
+    /// assert_eq!(c.get(), 3);
+    /// assert!(c.is_sharded());
     /// ```
     pub fn lazy() -> Self {
         Counter(ShardedU64::lazy(0))
     }
 
     /// Whether the counter has its per-thread shards: from [`new`](Self::new)
-    /// on, from [`lazy`](Self::lazy) once two threads updated it at once.
+    /// on, from [`lazy`](Self::lazy) once a second thread updated it.
     pub fn is_sharded(&self) -> bool {
         self.0.is_sharded()
     }
@@ -147,7 +153,7 @@ impl Build for Counter {
     }
 
     /// [`Counter::lazy`]: a family's counters cost a few words each until
-    /// contended.
+    /// a second thread updates them.
     fn build_series(_: &FieldConfig, _: &Clock) -> Result<Self, Error> {
         Ok(Self::lazy())
     }

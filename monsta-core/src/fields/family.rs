@@ -105,14 +105,13 @@ const TABLES: usize = 8;
 /// **Memory.** Per series: the label set (its strings included), the
 /// child, and about 100 bytes (the series' record and its table slot); per
 /// family, about 8 KB (its tables' locks, a cache line per thread shard).
-/// Children are built with [`Build::build_series`]: a counter starts as one
-/// atomic and makes its per-thread shards only once two threads update it
-/// at once. The child's worst case, with `s` shards (twice the cores, 4 to
+/// Children are built with [`Build::build_series`]: a counter makes its
+/// per-thread shards only when a second thread updates it. The child's worst case, with `s` shards (twice the cores, 4 to
 /// 64):
 ///
 /// | child | bytes per series, worst case |
 /// | --- | --- |
-/// | `Counter` | 40 until two threads update it at once, then `s × 128` more |
+/// | `Counter` | 48 while one thread updates it, then `s × 128` more |
 /// | `SlidingWindow` | `s × 128 + 80` |
 /// | `Gauge` | 8 |
 /// | `RunningStats` | `s × 128` |
