@@ -2,9 +2,10 @@
 //! in the test (rcgen): a client that trusts the CA is served, one that does
 //! not fails the handshake, plaintext HTTP is refused, mutual TLS with and
 //! without a client certificate, a certificate replaced on disk is picked
-//! up by the next connection, and the hostile-client limits (a handshake or
-//! request head that never comes, an oversized head, the per-address cap)
-//! hold on the TLS listener. Every wait is bounded.
+//! up by the next connection, and the hostile-client limits hold on the TLS
+//! listener: a handshake that never comes, a request head trickled after the
+//! handshake (HTTP/1.1 and HTTP/2), an oversized head, the per-address and
+//! total connection caps, the HTTP/2 stream cap. Every wait is bounded.
 
 #![cfg(feature = "tls")]
 
@@ -416,6 +417,142 @@ async fn the_per_address_cap_holds_on_the_tls_listener() {
     server.stop().await;
 }
 
+/// A TLS connection to `addr` whose handshake has completed, trusting `ca`
+/// and offering `alpn`.
+async fn handshake(
+    addr: SocketAddr,
+    ca: &Ca,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut config = client_config(ca, None, None);
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio::time::timeout(LIMIT, async {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .expect("handshake")
+    })
+    .await
+    .expect("the handshake took longer than the deadline")
+}
+
+#[tokio::test]
+async fn a_head_trickled_after_the_handshake_is_cut_at_the_header_deadline() {
+    let dir = Dir::new("trickle");
+    let ca = Ca::new("CA");
+    let timeout = Duration::from_millis(900);
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .header_read_timeout(timeout)
+        .unwrap()
+        .keep_alive_timeout(Duration::from_secs(60))
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let tls = handshake(server.local_addr(), &ca, &[]).await;
+    // A slowloris over TLS: the head three bytes at a time, every 100 ms,
+    // never finished (at most 100 writes, 10 s), while the other half
+    // waits for the server to close.
+    let head = b"GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let start = std::time::Instant::now();
+    let (mut reader, mut writer) = tokio::io::split(tls);
+    let trickle = async move {
+        for chunk in head.chunks(3).cycle().take(100) {
+            if writer.write_all(chunk).await.is_err() || writer.flush().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the trickled head was not cut off in 10 s");
+    };
+    tokio::select! {
+        closed = time_to_close(&mut reader, LIMIT) => {
+            closed.expect("the trickled head was cut off");
+        }
+        () = trickle => {
+            time_to_close(&mut reader, Duration::from_secs(1))
+                .await
+                .expect("closed once writes fail");
+        }
+    }
+    http_support::assert_closed_near(start.elapsed(), timeout);
+    // A client that sends its head at once is still served.
+    let reply = get_tls(server.local_addr(), client_config(&ca, None, None)).await;
+    assert_eq!(reply.expect("served").status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_tls_server_closes_its_longest_idle_connection_for_a_new_client() {
+    let dir = Dir::new("total");
+    let ca = Ca::new("CA");
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .max_connections(2)
+        .unwrap()
+        .keep_alive_timeout(Duration::from_secs(60))
+        .unwrap()
+        .header_read_timeout(Duration::from_secs(30))
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let addr = server.local_addr();
+    // Two connections past their handshake, idle: the cap is full.
+    let mut oldest = handshake(addr, &ca, &[]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut newer = handshake(addr, &ca, &[]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    assert_eq!(reply.expect("served although the cap was full").status, 200);
+    assert!(
+        time_to_close(&mut oldest, Duration::from_secs(2))
+            .await
+            .is_some(),
+        "the oldest idle connection was closed"
+    );
+    assert!(
+        time_to_close(&mut newer, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "only one connection was closed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_tls_server_evicts_a_stalled_handshake_at_once() {
+    let dir = Dir::new("total-stalled");
+    let ca = Ca::new("CA");
+    let builder = StatusReporter::builder()
+        .tls(server_files(&dir, &ca))
+        .max_connections(1)
+        .unwrap()
+        .header_read_timeout(Duration::from_secs(30))
+        .unwrap();
+    let (_mon, server) = serve(builder).await;
+    let addr = server.local_addr();
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0xf0, 0x01])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    assert_eq!(reply.expect("served").status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the new client waited {:?} for the stalled handshake to be cut",
+        started.elapsed()
+    );
+    assert!(
+        time_to_close(&mut stalled, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "the stalled handshake was evicted"
+    );
+    server.stop().await;
+}
+
 async fn connect(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
     let mut out = Vec::new();
     for _ in 0..n {
@@ -626,6 +763,104 @@ mod http2 {
             .expect("closed by the server")
             .ok();
         http_support::assert_closed_near(start.elapsed(), timeout);
+        server.stop().await;
+    }
+
+    /// The client preface and an empty SETTINGS frame.
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+    #[tokio::test]
+    async fn an_http2_head_that_never_ends_is_cut_at_the_header_deadline() {
+        let dir = Dir::new("h2-trickle");
+        let ca = Ca::new("CA");
+        let timeout = Duration::from_millis(800);
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .header_read_timeout(timeout)
+            .unwrap()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        // The preface, then a HEADERS frame that announces 64 bytes and
+        // sends 4; and a client that sends its preface and nothing else.
+        let partial: &[u8] = b"\0\0\x40\x01\x04\0\0\0\x01\x82\x86\x84\x41";
+        for rest in [partial, &b""[..]] {
+            let mut tls = handshake(server.local_addr(), &ca, &[b"h2"]).await;
+            assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+            let start = std::time::Instant::now();
+            tls.write_all(PREFACE).await.unwrap();
+            tls.write_all(rest).await.unwrap();
+            tls.flush().await.unwrap();
+            let closed = time_to_close(&mut tls, LIMIT).await.expect("cut off");
+            http_support::assert_closed_near(closed.max(start.elapsed()), timeout);
+        }
+        server.stop().await;
+    }
+
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS, read from the first
+    /// SETTINGS frame it sends after the client's preface.
+    async fn announced_streams(addr: SocketAddr, ca: &Ca) -> Option<u32> {
+        let mut tls = handshake(addr, ca, &[b"h2"]).await;
+        tls.write_all(PREFACE).await.unwrap();
+        tls.flush().await.unwrap();
+        tokio::time::timeout(LIMIT, async {
+            loop {
+                let mut head = [0u8; 9];
+                tls.read_exact(&mut head).await.unwrap();
+                let len =
+                    usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+                let mut payload = vec![0u8; len];
+                tls.read_exact(&mut payload).await.unwrap();
+                // SETTINGS (type 4) without ACK: 6-byte parameters.
+                if head[3] == 4 && head[4] & 1 == 0 {
+                    return payload.chunks(6).find_map(|p| {
+                        (u16::from_be_bytes([p[0], p[1]]) == 3)
+                            .then(|| u32::from_be_bytes([p[2], p[3], p[4], p[5]]))
+                    });
+                }
+            }
+        })
+        .await
+        .expect("the server's SETTINGS in time")
+    }
+
+    #[tokio::test]
+    async fn the_http2_stream_cap_is_announced_and_configurable() {
+        let dir = Dir::new("h2-streams");
+        let ca = Ca::new("CA");
+        let (_mon, server) = serve(StatusReporter::builder().tls(server_files(&dir, &ca))).await;
+        assert_eq!(announced_streams(server.local_addr(), &ca).await, Some(16));
+        server.stop().await;
+        let builder = StatusReporter::builder()
+            .tls(server_files(&dir, &ca))
+            .http2_max_streams(3)
+            .unwrap();
+        let (_mon, server) = serve(builder).await;
+        assert_eq!(announced_streams(server.local_addr(), &ca).await, Some(3));
+        // Eight requests at once on one connection: each is answered or,
+        // past the cap, refused with REFUSED_STREAM (a client may retry
+        // those); at least the three the cap allows are answered.
+        let (send, _conn) = connect(server.local_addr(), &ca).await;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let mut send = send.clone();
+            tasks.push(tokio::spawn(async move { get(&mut send, &[]).await }));
+        }
+        let mut answered = 0;
+        for task in tasks {
+            match tokio::time::timeout(LIMIT, task)
+                .await
+                .expect("answered in time")
+                .unwrap()
+            {
+                Ok((status, _, _)) => {
+                    assert_eq!(status, 200);
+                    answered += 1;
+                }
+                Err(error) => assert!(format!("{error:?}").contains("REFUSED_STREAM"), "{error:?}"),
+            }
+        }
+        assert!(answered >= 3, "{answered} answered");
         server.stop().await;
     }
 

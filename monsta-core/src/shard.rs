@@ -237,11 +237,15 @@ impl ShardedU64 {
     #[inline(always)]
     pub(crate) fn add(&self, n: u64) {
         let i = thread_index();
-        if i == self.owner.load(Relaxed) {
+        // The shards first: an adder made with them (a `Counter::new`) pays
+        // no more than the thread's shard. Once a lazy adder has them, its
+        // first owner adds to its shard too (nobody else writes `direct`,
+        // which the total keeps counting).
+        if let Some(cells) = self.cells.get() {
+            add_to_shard(cells, i, n);
+        } else if i == self.owner.load(Relaxed) {
             self.direct
                 .store(self.direct.load(Relaxed).wrapping_add(n), Relaxed);
-        } else if let Some(cells) = self.cells.get() {
-            add_to_shard(cells, i, n);
         } else {
             self.add_other(i, n);
         }

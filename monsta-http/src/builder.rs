@@ -46,6 +46,7 @@ pub(crate) struct Config {
     max_connections: usize,
     max_connections_per_address: usize,
     max_header_size: usize,
+    http2_max_streams: u32,
     shutdown_timeout: Duration,
     security: Security,
     extensions: crate::extension::Extensions,
@@ -69,6 +70,7 @@ impl Default for Config {
             max_connections: 4096,
             max_connections_per_address: 32,
             max_header_size: 16 * 1024,
+            http2_max_streams: 16,
             shutdown_timeout: Duration::from_secs(3),
             security: Security::default(),
             extensions: Default::default(),
@@ -156,6 +158,12 @@ impl Config {
         self.max_header_size
     }
 
+    /// The most requests one HTTP/2 connection has in progress at once.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn http2_max_streams(&self) -> u32 {
+        self.http2_max_streams
+    }
+
     /// How long stopping a server waits for open connections.
     pub(crate) fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
@@ -189,6 +197,7 @@ impl Config {
 /// | [`max_connections`](Self::max_connections) | 4,096 (at most the file-descriptor soft limit − 64) |
 /// | [`max_connections_per_address`](Self::max_connections_per_address) | 32 |
 /// | [`max_header_size`](Self::max_header_size) | 16 KiB (and at most 100 headers, hyper's limit) |
+/// | [`http2_max_streams`](Self::http2_max_streams) | 16 |
 /// | [`shutdown_timeout`](Self::shutdown_timeout) | 3 s |
 ///
 /// # Examples
@@ -464,6 +473,35 @@ impl StatusReporterBuilder {
     /// [`BuildError::ZeroDuration`] if `age` is zero.
     pub fn max_connection_age(mut self, age: Duration) -> Result<Self, BuildError> {
         self.config.max_connection_age = positive("max_connection_age", age)?;
+        Ok(self)
+    }
+
+    /// The most requests one HTTP/2 connection (over TLS, feature `tls`)
+    /// has in progress at once; a client that opens more streams gets them
+    /// refused (`REFUSED_STREAM`) until one ends. HTTP/1 connections serve
+    /// one request at a time.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroCount`] if `max` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use monsta_http::StatusReporter;
+    ///
+    /// let mon = StatusReporter::builder().http2_max_streams(4)?.build();
+    /// # let _ = mon;
+    /// assert!(StatusReporter::builder().http2_max_streams(0).is_err());
+    /// # Ok::<(), monsta_http::BuildError>(())
+    /// ```
+    pub fn http2_max_streams(mut self, max: u32) -> Result<Self, BuildError> {
+        if max == 0 {
+            return Err(BuildError::ZeroCount {
+                option: "http2_max_streams",
+            });
+        }
+        self.config.http2_max_streams = max;
         Ok(self)
     }
 

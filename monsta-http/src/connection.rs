@@ -580,10 +580,6 @@ impl<T: Read + Write + Unpin + Send + 'static> Graceful
     }
 }
 
-/// The most requests one HTTP/2 connection has in progress at once.
-#[cfg(feature = "tls")]
-pub(crate) const HTTP2_MAX_STREAMS: u32 = 16;
-
 /// Serves one connection over `stream`, plain or TLS, as
 /// [`serve_connection`] describes.
 async fn serve_stream<S>(
@@ -615,17 +611,24 @@ async fn serve_stream<S>(
     #[cfg(feature = "tls")]
     if h2 {
         // The limits of HTTP/1 where HTTP/2 has them: the header size, and
-        // the deadlines of the loop below; hyper's HTTP/2 has no deadline
-        // per request head, so a client that opens streams but never ends
-        // their headers is closed by the keep-alive timeout.
+        // the deadlines of `drive`. hyper's HTTP/2 has no header deadline,
+        // so `drive` gives the first request head the header deadline from
+        // the end of the handshake (a client that sends its preface and
+        // then trickles a HEADERS frame, or sends nothing, is dropped
+        // then); a later head that never ends leaves the connection idle,
+        // and the keep-alive timeout closes it.
         let mut builder =
             hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
-            .max_concurrent_streams(HTTP2_MAX_STREAMS)
+            .max_concurrent_streams(config.http2_max_streams())
             .max_header_list_size(u32::try_from(config.max_header_size()).unwrap_or(u32::MAX));
         let connection = builder.serve_connection(io, service);
-        return drive(connection, &config, &slot, start, stop, &finished).await;
+        let first_head = Some(Instant::now() + config.header_read_timeout());
+        return drive(
+            connection, &config, &slot, start, first_head, stop, &finished,
+        )
+        .await;
     }
     let _ = h2;
     let mut builder = http1::Builder::new();
@@ -636,18 +639,33 @@ async fn serve_stream<S>(
         .max_header_size(config.max_header_size())
         .keep_alive(true);
     let connection = builder.serve_connection(io, service);
-    drive(connection, &config, &slot, start, stop, &finished).await;
+    // hyper enforces the header deadline of HTTP/1 itself.
+    drive(connection, &config, &slot, start, None, stop, &finished).await;
+}
+
+/// Resolves if no request has started on the connection by `at`; never if
+/// one has, or if `at` is `None`.
+async fn unstarted_at(activity: &Activity, at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+        if activity.is_fresh() {
+            return;
+        }
+    }
+    std::future::pending().await
 }
 
 /// Runs `connection` until it closes, telling it to finish at `stop`,
 /// after the keep-alive timeout, at its maximum age, after its last allowed
-/// request (HTTP/2), or when the registry evicts it, and dropping it under
-/// pressure if it has not started a request in time.
+/// request (HTTP/2), or when the registry evicts it, and dropping it if it
+/// has not started a request by `first_head` (HTTP/2), or in time for a
+/// server under pressure.
 async fn drive<C: Graceful>(
     connection: C,
     config: &Config,
     slot: &Slot,
     start: Instant,
+    first_head: Option<Instant>,
     stop: impl Future<Output = ()>,
     finished: &Notify,
 ) {
@@ -660,6 +678,8 @@ async fn drive<C: Graceful>(
     let evict = Arc::clone(&slot.evict);
     let hurry = hurried(activity, &slot.registry, config, start);
     tokio::pin!(hurry);
+    let unstarted = unstarted_at(activity, first_head);
+    tokio::pin!(unstarted);
     let mut closing = false;
     loop {
         tokio::select! {
@@ -667,6 +687,10 @@ async fn drive<C: Graceful>(
                 if let Err(error) = result {
                     tracing::debug!(target: "monsta", "connection closed: {error}");
                 }
+                return;
+            }
+            () = unstarted.as_mut() => {
+                tracing::debug!(target: "monsta", "connection closed: no request head within {:?}", config.header_read_timeout());
                 return;
             }
             () = hurry.as_mut() => {

@@ -80,10 +80,14 @@ mod settings {
     /// that cannot be loaded is logged and the previous certificate kept.
     ///
     /// The server offers HTTP/2 and HTTP/1.1 through ALPN. HTTP/2 has the
-    /// limits of HTTP/1 where it has them: the header size, the keep-alive
-    /// timeout, the connection age and request count, the write deadline,
-    /// the shorter deadline under pressure; and at most 16 concurrent
-    /// streams per connection.
+    /// limits of HTTP/1: the header size, the header deadline (for the
+    /// first request head, counted from the end of the handshake; a later
+    /// head that never ends leaves the connection idle, and the keep-alive
+    /// timeout closes it), the keep-alive timeout, the connection age and
+    /// request count, the write deadline, the shorter deadline under
+    /// pressure; and at most
+    /// [`http2_max_streams`](crate::StatusReporterBuilder::http2_max_streams)
+    /// (16) requests in progress per connection.
     ///
     /// # Examples
     ///

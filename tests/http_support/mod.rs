@@ -136,7 +136,10 @@ where
 
 /// Reads from `stream` until the server closes it (EOF or reset) and returns
 /// how long that took, or `None` if it stayed open for `limit`.
-pub async fn time_to_close(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+pub async fn time_to_close<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    limit: Duration,
+) -> Option<Duration> {
     let start = Instant::now();
     let mut buf = [0u8; 4096];
     loop {
