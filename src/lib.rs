@@ -86,9 +86,34 @@ pub use monsta_http::*;
 /// ```
 ///
 /// [`RequestMonitor::default_state`](http::RequestMonitor::default_state)
-/// brings its own [`RequestMetrics`](http::RequestMetrics) instead, whose
-/// JSON [`RequestMonitor::metrics`](http::RequestMonitor::metrics) returns
-/// (to publish with [`StatusReporter::publish_with`]).
+/// brings its own [`RequestMetrics`](http::RequestMetrics) instead, which
+/// the reporter serves beside the application's state under a name
+/// ([`StatusReporter::attach_state`]): `state.http` in the JSON and
+/// `http_latency_seconds_bucket`, `http_responses_total`, ... on `/metrics`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, routing::get};
+/// use monsta::{AppState, StatusReporter, fields::*};
+/// use monsta::http::RequestMonitor;
+///
+/// #[derive(AppState)]
+/// struct State {
+///     /// Jobs done.
+///     done: Counter,
+/// }
+///
+/// let mon = StatusReporter::new();
+/// mon.publish_state(Arc::new(State::new()));
+/// let monitor = RequestMonitor::default_state();
+/// mon.attach_state("http", monitor.own_state().expect("its own state"))?;
+/// let app: Router = Router::new()
+///     .route("/hello", get(|| async { "hi" }))
+///     .merge(mon.router())
+///     .layer(monitor);
+/// # let _ = app;
+/// # Ok::<(), monsta::AttachError>(())
+/// ```
 #[cfg(feature = "middleware")]
 pub mod http {
     pub use monsta_http::middleware::*;

@@ -23,8 +23,10 @@ use bytes::Bytes;
 use monsta_core::Clock;
 
 use crate::{
+    AttachError,
+    attach::{self, Attachment, Clash},
     builder::Config,
-    metrics::Metrics,
+    metrics::{Metrics, MetricsOf},
     source::{
         CANCELLED, EMPTY_STATE, Outcome, Source, assemble, join_error_message, panic_message,
     },
@@ -35,11 +37,51 @@ use crate::{
 /// apart from one rendered from an earlier source.
 struct Published {
     generation: u64,
+    /// What was published.
+    base: Source,
+    /// Whether `base` is an `AppState`'s snapshot, cheap to evaluate on the
+    /// caller's thread to check the names of states attached beside it.
+    probe: bool,
+    /// How `base`'s metrics are made.
+    main: MetricsOf,
+    /// The states attached beside it.
+    attached: Arc<[Attachment]>,
+    /// What is evaluated: `base` with the attached states merged in.
     source: Source,
-    /// What the metrics endpoint renders: the published `AppState`, if that
-    /// is what was published.
+    /// What the metrics endpoint renders: the published `AppState` with the
+    /// attached states, or `None`.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     metrics: Metrics,
+}
+
+impl Published {
+    fn new(
+        generation: u64,
+        base: Source,
+        probe: bool,
+        main: MetricsOf,
+        attached: Arc<[Attachment]>,
+    ) -> Self {
+        Published {
+            generation,
+            source: attach::compose(&base, &attached),
+            metrics: main.with(&attached),
+            base,
+            probe,
+            main,
+            attached,
+        }
+    }
+
+    fn empty(generation: u64) -> Self {
+        Self::new(
+            generation,
+            Source::Empty,
+            false,
+            MetricsOf::default(),
+            Arc::from(Vec::new()),
+        )
+    }
 }
 
 /// The last body served, and the last good state it was made from.
@@ -117,11 +159,7 @@ impl Engine {
         Engine {
             config,
             clock,
-            published: ArcSwap::from_pointee(Published {
-                generation: 0,
-                source: Source::Empty,
-                metrics: Metrics::default(),
-            }),
+            published: ArcSwap::from_pointee(Published::empty(0)),
             rendered: ArcSwapOption::empty(),
             write: Mutex::new(()),
             next_generation: AtomicU64::new(1),
@@ -148,27 +186,107 @@ impl Engine {
     }
 
     /// Replaces the source; the next request evaluates the new one.
-    pub(crate) fn publish(&self, source: Source, metrics: Metrics) {
+    /// `probe` says that `source` is an `AppState`'s snapshot.
+    pub(crate) fn publish(&self, source: Source, main: MetricsOf, probe: bool) {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        self.published.store(Arc::new(Published {
-            generation,
-            source,
-            metrics,
-        }));
+        let attached = Arc::clone(&self.published.load().attached);
+        self.published.store(Arc::new(Published::new(
+            generation, source, probe, main, attached,
+        )));
     }
 
-    /// Restarts the uptime and drops the source and the cached body.
+    /// Adds `attachment` beside the published source, unless its name is
+    /// taken or clashes with the published state's (its keys, when a fixed
+    /// value or an `AppState` was published, which can be looked at now;
+    /// its metric names).
+    pub(crate) fn attach(&self, attachment: Attachment) -> Result<(), AttachError> {
+        let name = attachment.name;
+        if !attach::valid_name(name) {
+            return Err(AttachError::Name(name.to_owned()));
+        }
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.published.load_full();
+        if current.attached.iter().any(|a| a.name == name) {
+            return Err(AttachError::Taken(name.to_owned()));
+        }
+        let attached: Arc<[Attachment]> = current
+            .attached
+            .iter()
+            .cloned()
+            .chain([attachment])
+            .collect();
+        let main = match &current.base {
+            Source::Fixed(outcome) => outcome.clone().ok(),
+            Source::Sync(callback) if current.probe => callback().ok(),
+            _ => None,
+        };
+        if let Some(main) = main {
+            attach::check_keys(&main, &attached).map_err(|clash| match clash {
+                Clash::NotAnObject => AttachError::NotAnObject,
+                Clash::Key(key) => AttachError::Key(key.to_owned()),
+            })?;
+        }
+        let published = Published::new(
+            generation,
+            current.base.clone(),
+            current.probe,
+            current.main.clone(),
+            attached,
+        );
+        #[cfg(feature = "prometheus")]
+        if let Some(metrics) = &published.metrics {
+            metrics
+                .check()
+                .map_err(|e| AttachError::Metrics(e.to_string()))?;
+        }
+        self.published.store(Arc::new(published));
+        Ok(())
+    }
+
+    /// Removes the state attached under `name`; whether there was one.
+    pub(crate) fn detach(&self, name: &str) -> bool {
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.published.load_full();
+        if !current.attached.iter().any(|a| a.name == name) {
+            return false;
+        }
+        let attached: Arc<[Attachment]> = current
+            .attached
+            .iter()
+            .filter(|a| a.name != name)
+            .cloned()
+            .collect();
+        self.published.store(Arc::new(Published::new(
+            generation,
+            current.base.clone(),
+            current.probe,
+            current.main.clone(),
+            attached,
+        )));
+        true
+    }
+
+    /// The names of the attached states, in the order they were attached.
+    pub(crate) fn attached(&self) -> Vec<&'static str> {
+        self.published
+            .load()
+            .attached
+            .iter()
+            .map(|a| a.name)
+            .collect()
+    }
+
+    /// Restarts the uptime and drops the source, the attached states and
+    /// the cached body.
     pub(crate) fn reset(&self) {
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let _write = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         self.started
             .store(nanos(self.clock.now()), Ordering::Release);
-        self.published.store(Arc::new(Published {
-            generation,
-            source: Source::Empty,
-            metrics: Metrics::default(),
-        }));
+        self.published.store(Arc::new(Published::empty(generation)));
         self.rendered.store(None);
     }
 

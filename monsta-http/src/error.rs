@@ -103,3 +103,28 @@ pub enum ServeError {
     #[error("the monsta server is already running on {0}")]
     AlreadyRunning(SocketAddr),
 }
+
+/// A state could not be attached beside the published one
+/// ([`StatusReporter::attach_state`](crate::StatusReporter::attach_state)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttachError {
+    /// The name is not a letter or `_` followed by letters, digits and `_`.
+    #[error(
+        "an attached state's name is a letter or `_` followed by letters, digits and `_`, got `{0}`"
+    )]
+    Name(String),
+    /// A state is attached under this name already.
+    #[error("a state is attached under `{0}` already: detach it first, or choose another name")]
+    Taken(String),
+    /// The published state has a key of this name.
+    #[error("the published state has a key `{0}`: attach under another name, or rename the key")]
+    Key(String),
+    /// The published state's JSON is not an object, so nothing can sit
+    /// beside it.
+    #[error("the published state is not a JSON object, so no state can be attached beside it")]
+    NotAnObject,
+    /// Two metric names would clash (feature `prometheus`).
+    #[error("{0}")]
+    Metrics(String),
+}

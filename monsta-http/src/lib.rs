@@ -114,6 +114,7 @@
 // loop, handles);
 // `reporter`, the facade that delegates to them; `global`.
 mod access;
+mod attach;
 mod auth;
 mod builder;
 mod connection;
@@ -149,7 +150,7 @@ pub use builder::{
     DEFAULT_ENDPOINT, DEFAULT_UPDATE_HOLDOFF, DEFAULT_UPDATE_INTERVAL, MIN_HEADER_SIZE,
     StatusReporterBuilder,
 };
-pub use error::{BuildError, ServeError};
+pub use error::{AttachError, BuildError, ServeError};
 pub use extension::{Extension, ExtensionResponse, MetricKind, MetricsWriter};
 pub use global::{publish, publish_state, publish_with, reporter, reset, start, start_until, stop};
 pub use reporter::{Refresher, StatusReporter};

@@ -21,13 +21,25 @@ mod disabled {
 
     use monsta_core::AppState;
 
+    use crate::attach::Attachment;
+
     /// What the metrics endpoint renders: never anything without the
     /// feature.
     pub(crate) type Metrics = Option<std::convert::Infallible>;
 
-    /// The metrics of a published state: nothing without the feature.
-    pub(crate) fn of_state<S: AppState>(_state: &Arc<S>) -> Metrics {
-        None
+    /// How the metrics of a published source are made: not at all without
+    /// the feature.
+    #[derive(Clone, Default)]
+    pub(crate) struct MetricsOf;
+
+    impl MetricsOf {
+        pub(crate) fn of_state<S: AppState>(_state: &Arc<S>) -> Self {
+            MetricsOf
+        }
+
+        pub(crate) fn with(&self, _attached: &[Attachment]) -> Metrics {
+            None
+        }
     }
 }
 
@@ -40,17 +52,71 @@ mod enabled {
 
     use bytes::Bytes;
     use monsta_core::AppState;
-    use monsta_prometheus::{Format, Render, StateCollector};
+    use monsta_prometheus::{Attached, Format, Render, StateCollector};
 
-    use crate::worker::{Flight, Worker};
+    use crate::{
+        attach::Attachment,
+        worker::{Flight, Worker},
+    };
 
-    /// What the metrics endpoint renders: the published `AppState` as a
-    /// collector, or `None` (only the uptime metric) for any other source.
+    /// What the metrics endpoint renders: the published `AppState` (with
+    /// the attached states) as a collector, or `None` (only the uptime
+    /// metric) when there is no state.
     pub(crate) type Metrics = Option<Arc<dyn Render>>;
 
-    /// The metrics of a published state.
-    pub(crate) fn of_state<S: AppState>(state: &Arc<S>) -> Metrics {
-        Some(Arc::new(StateCollector::new(Arc::clone(state))))
+    type Factory = dyn Fn(&[Attached]) -> Arc<dyn Render> + Send + Sync;
+
+    /// How the metrics of a published source are made, with the states
+    /// attached beside it: from its `AppState`, or none for another source.
+    #[derive(Clone, Default)]
+    pub(crate) struct MetricsOf(Option<Arc<Factory>>);
+
+    impl MetricsOf {
+        /// The metrics of a published state.
+        pub(crate) fn of_state<S: AppState>(state: &Arc<S>) -> Self {
+            let state = Arc::clone(state);
+            MetricsOf(Some(Arc::new(move |attached: &[Attached]| {
+                let collector = attached.iter().cloned().fold(
+                    StateCollector::new(Arc::clone(&state)),
+                    StateCollector::attach,
+                );
+                Arc::new(collector) as Arc<dyn Render>
+            })))
+        }
+
+        /// The metrics with `attached` beside them.
+        pub(crate) fn with(&self, attached: &[Attachment]) -> Metrics {
+            let attached: Vec<Attached> = attached.iter().map(|a| a.metrics.clone()).collect();
+            match &self.0 {
+                Some(factory) => Some(factory(&attached)),
+                None if attached.is_empty() => None,
+                None => Some(Arc::new(attached.into_iter().fold(
+                    StateCollector::new(Arc::new(NoState)),
+                    StateCollector::attach,
+                ))),
+            }
+        }
+    }
+
+    /// The published state, for the attached ones to sit beside, when what
+    /// was published is not an `AppState`: no fields.
+    #[derive(serde::Serialize)]
+    struct NoState;
+
+    impl AppState for NoState {
+        type Snapshot = ();
+
+        fn try_with_clock(_clock: &monsta_core::Clock) -> Result<Self, monsta_core::Error> {
+            Ok(NoState)
+        }
+
+        fn describe() -> Vec<monsta_core::FieldInfo> {
+            Vec::new()
+        }
+
+        fn visit(&self, _visitor: &mut dyn monsta_core::Visitor) {}
+
+        fn snapshot_unlocked(&self) {}
     }
 
     /// A rendering: the exposition, or why there is none.

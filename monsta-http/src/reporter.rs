@@ -13,10 +13,11 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use crate::{
-    ServeError, ServerHandle, StatusReporterBuilder, StatusService, ThreadedServer,
+    AttachError, ServeError, ServerHandle, StatusReporterBuilder, StatusService, ThreadedServer,
+    attach::Attachment,
     builder::{Config, DEFAULT_UPDATE_INTERVAL},
     engine::Engine,
-    metrics,
+    metrics::MetricsOf,
     server::{self, Launch, Servers},
     source::Source,
 };
@@ -134,7 +135,7 @@ impl StatusReporter {
     /// ```
     pub fn publish<T: Serialize>(&self, value: T) -> &Self {
         self.engine
-            .publish(Source::fixed(&value), metrics::Metrics::default());
+            .publish(Source::fixed(&value), MetricsOf::default(), false);
         self
     }
 
@@ -162,7 +163,7 @@ impl StatusReporter {
         T: Serialize,
     {
         self.engine
-            .publish(Source::callback(callback), metrics::Metrics::default());
+            .publish(Source::callback(callback), MetricsOf::default(), false);
         self
     }
 
@@ -176,7 +177,7 @@ impl StatusReporter {
         E: Display,
     {
         self.engine
-            .publish(Source::fallible(callback), metrics::Metrics::default());
+            .publish(Source::fallible(callback), MetricsOf::default(), false);
         self
     }
 
@@ -185,10 +186,81 @@ impl StatusReporter {
     /// With the `prometheus` feature, the metrics endpoint serves its fields
     /// too.
     pub fn publish_state<S: AppState>(&self, state: Arc<S>) -> &Self {
-        let metrics = metrics::of_state(&state);
+        let metrics = MetricsOf::of_state(&state);
         self.engine
-            .publish(Source::callback(move || state.snapshot()), metrics);
+            .publish(Source::callback(move || state.snapshot()), metrics, true);
         self
+    }
+
+    /// Serves `state` beside the published state, under `name`: in the JSON
+    /// as the key `name` of `state`, after the published state's own keys;
+    /// on the metrics endpoint (feature `prometheus`) with `<name>_` before
+    /// its metric names (after the published state's prefix), as a
+    /// flattened child's would be. What a library that brings its own state
+    /// (such as the request middleware's) is served through. It stays
+    /// attached when something else is published, until
+    /// [`detach_state`](Self::detach_state) or [`reset`](Self::reset). Each
+    /// evaluation reads the published state and then each attached one,
+    /// every state under its own lock.
+    ///
+    /// # Errors
+    ///
+    /// - [`AttachError::Name`] unless `name` is a letter or `_` followed by
+    ///   letters, digits and `_`;
+    /// - [`AttachError::Taken`] if a state is attached under `name` already;
+    /// - [`AttachError::Key`] if the published state (a fixed value or an
+    ///   [`AppState`], which are looked at now) has a key `name`;
+    ///   [`AttachError::NotAnObject`] if its JSON is not an object;
+    /// - [`AttachError::Metrics`] if two metric names would clash.
+    ///
+    /// A callback's state is looked at when it is evaluated: a clash then
+    /// (or a state published later that has the key) is an evaluation
+    /// error, served as `internal.error` with the last good state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use monsta_core::{AppState, Clock, FieldInfo, FieldKind, FieldRef, Visitor, fields::Counter};
+    /// # use monsta_http::StatusReporter;
+    /// # #[derive(serde::Serialize)]
+    /// # struct Jobs { done: Counter }
+    /// # const DONE: FieldInfo = FieldInfo::new("done", "done", FieldKind::Counter, "Jobs done.");
+    /// # impl AppState for Jobs {
+    /// #     type Snapshot = serde_json::Value;
+    /// #     fn try_with_clock(_: &Clock) -> Result<Self, monsta_core::Error> { Ok(Jobs { done: Counter::new() }) }
+    /// #     fn describe() -> Vec<FieldInfo> { vec![DONE] }
+    /// #     fn visit(&self, v: &mut dyn Visitor) { v.field(&DONE, FieldRef::new(&self.done)); }
+    /// #     fn snapshot_unlocked(&self) -> serde_json::Value { serde_json::json!({"done": self.done.get()}) }
+    /// # }
+    /// let jobs = Arc::new(Jobs::try_with_clock(&Clock::system())?);
+    /// jobs.done.inc(3);
+    /// let mon = StatusReporter::new();
+    /// mon.publish(serde_json::json!({"version": "1.0"}));
+    /// mon.attach_state("jobs", jobs.clone())?;
+    /// assert!(mon.render().ends_with(r#""state":{"version":"1.0","jobs":{"done":3}}}"#));
+    /// // A name that is a key of the published state is refused.
+    /// assert!(mon.attach_state("version", jobs).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn attach_state<S: AppState>(
+        &self,
+        name: &'static str,
+        state: Arc<S>,
+    ) -> Result<&Self, AttachError> {
+        self.engine.attach(Attachment::of_state(name, state))?;
+        Ok(self)
+    }
+
+    /// Stops serving the state attached under `name`; whether there was
+    /// one.
+    pub fn detach_state(&self, name: &str) -> bool {
+        self.engine.detach(name)
+    }
+
+    /// The names of the attached states, in the order they were attached.
+    pub fn attached_states(&self) -> Vec<&'static str> {
+        self.engine.attached()
     }
 
     /// Publishes an async callback (a closure returning a future) that
@@ -202,7 +274,7 @@ impl StatusReporter {
         T: Serialize,
     {
         self.engine
-            .publish(Source::future(callback), metrics::Metrics::default());
+            .publish(Source::future(callback), MetricsOf::default(), false);
         self
     }
 
@@ -218,13 +290,15 @@ impl StatusReporter {
     {
         self.engine.publish(
             Source::fallible_future(callback),
-            metrics::Metrics::default(),
+            MetricsOf::default(),
+            false,
         );
         self
     }
 
-    /// Restarts the uptime and clears the state: the source is dropped and
-    /// the endpoint answers `"state": {}` until something is published again.
+    /// Restarts the uptime and clears the state: the source and the attached
+    /// states are dropped and the endpoint answers `"state": {}` until
+    /// something is published again.
     /// Running servers keep running.
     pub fn reset(&self) {
         self.engine.reset();

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use monsta_core::AppState;
+use monsta_core::{AppState, FieldInfo, FieldKind, Visitor};
 use prometheus_client::{collector::Collector, encoding::DescriptorEncoder, registry::Unit};
 
 use crate::{
@@ -39,6 +39,59 @@ pub struct StateCollector<S> {
     /// first encoding and kept while the visits report the same fields;
     /// [`prefix`](Self::prefix) and [`unit`](Self::unit) drop it.
     layout: Mutex<Option<Arc<Layout>>>,
+    /// States exposed beside this one, each under its name.
+    attached: Vec<Attached>,
+}
+
+/// A state to expose beside a collector's own, under a name: see
+/// [`StateCollector::attach`]. Cloning is cheap (the state is shared).
+#[derive(Clone)]
+pub struct Attached {
+    info: FieldInfo,
+    state: Arc<dyn LockedVisit>,
+}
+
+impl Attached {
+    /// `state`, to expose under `name`: its metric names begin with
+    /// `<name>_` (mapped onto the metric-name alphabet), as a flattened
+    /// child's would.
+    pub fn new<T: AppState>(name: &'static str, state: Arc<T>) -> Self {
+        Attached {
+            info: FieldInfo::new(name, name, FieldKind::Flatten, ""),
+            state,
+        }
+    }
+
+    /// The name it is exposed under.
+    pub fn name(&self) -> &'static str {
+        self.info.name
+    }
+}
+
+impl fmt::Debug for Attached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attached")
+            .field("name", &self.info.name)
+            .field("state", &self.state.type_name())
+            .finish()
+    }
+}
+
+/// A state read under its own lock, with its type erased.
+trait LockedVisit: Send + Sync {
+    fn visit_locked(&self, visitor: &mut dyn Visitor);
+    fn type_name(&self) -> &'static str;
+}
+
+impl<T: AppState> LockedVisit for T {
+    fn visit_locked(&self, visitor: &mut dyn Visitor) {
+        let _guard = self.lock();
+        self.visit(visitor);
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
 }
 
 impl<S: AppState> StateCollector<S> {
@@ -53,7 +106,52 @@ impl<S: AppState> StateCollector<S> {
             prefix: S::PREFIX.filter(|p| !p.is_empty()).map(metric_name),
             units: Vec::new(),
             layout: Mutex::new(None),
+            attached: Vec::new(),
         }
+    }
+
+    /// Exposes another state beside this one, as if it were a flattened
+    /// child named after it: its fields' metric names begin with
+    /// `<name>_`, after this collector's prefix (its own
+    /// [`PREFIX`](AppState::PREFIX) is not used). Each state is read under
+    /// its own lock, one after the other. [`check`](Self::check) finds a
+    /// name that clashes with one of this state's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Duration};
+    /// # use monsta_core::{AppState, Clock, fields::Gauge};
+    /// # use monsta_prometheus::{Attached, Format, StateCollector};
+    /// # #[derive(serde::Serialize)]
+    /// # struct Service { queue: Gauge }
+    /// # const QUEUE: monsta_core::FieldInfo =
+    /// #     monsta_core::FieldInfo::new("queue", "queue", monsta_core::FieldKind::Gauge, "Jobs waiting.");
+    /// # impl AppState for Service {
+    /// #     type Snapshot = serde_json::Value;
+    /// #     fn try_with_clock(_: &Clock) -> Result<Self, monsta_core::Error> { Ok(Service { queue: Gauge::new() }) }
+    /// #     fn describe() -> Vec<monsta_core::FieldInfo> { vec![QUEUE] }
+    /// #     fn visit(&self, v: &mut dyn monsta_core::Visitor) {
+    /// #         v.field(&QUEUE, monsta_core::FieldRef::new(&self.queue));
+    /// #     }
+    /// #     fn snapshot_unlocked(&self) -> serde_json::Value { serde_json::to_value(self).unwrap() }
+    /// # }
+    /// let app = Arc::new(Service::try_with_clock(&Clock::system())?);
+    /// let worker = Arc::new(Service::try_with_clock(&Clock::system())?);
+    /// worker.queue.set(2.0);
+    ///
+    /// let collector = StateCollector::new(app).attach(Attached::new("worker", worker));
+    /// collector.check()?;
+    /// let text = collector.render(Format::Text, None)?;
+    /// assert!(text.contains("\nqueue 0.0\n"));
+    /// assert!(text.contains("\nworker_queue 2.0\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn attach(mut self, attached: Attached) -> Self {
+        self.attached.push(attached);
+        self.layout = Mutex::new(None);
+        self
     }
 
     /// Puts `<prefix>_` before every metric name of the state (not before
@@ -173,6 +271,11 @@ impl<S: AppState> StateCollector<S> {
             let _guard = self.state.lock();
             self.state.visit(&mut reader);
         }
+        for attached in &self.attached {
+            reader.enter(&attached.info);
+            attached.state.visit_locked(&mut reader);
+            reader.leave(&attached.info);
+        }
         let layout = match cached {
             Some(layout) if layout.fits(&reader.events) => layout,
             _ => {
@@ -254,6 +357,7 @@ impl<S> Clone for StateCollector<S> {
             prefix: self.prefix.clone(),
             units: self.units.clone(),
             layout: Mutex::new(self.cached_layout()),
+            attached: self.attached.clone(),
         }
     }
 }
@@ -264,6 +368,7 @@ impl<S> fmt::Debug for StateCollector<S> {
             .field("state", &std::any::type_name::<S>())
             .field("prefix", &self.prefix)
             .field("units", &self.units)
+            .field("attached", &self.attached)
             .finish()
     }
 }
@@ -277,10 +382,24 @@ pub trait Render: Send + Sync + fmt::Debug {
     ///
     /// [`Error::Encode`] if the encoder reports an error.
     fn render(&self, format: Format, uptime: Option<Duration>) -> Result<String, Error>;
+
+    /// Checks that a rendering can succeed: no two metric names clash.
+    /// The default says yes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Collision`], naming the metric and both fields.
+    fn check(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl<S: AppState> Render for StateCollector<S> {
     fn render(&self, format: Format, uptime: Option<Duration>) -> Result<String, Error> {
         StateCollector::render(self, format, uptime)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        StateCollector::check(self)
     }
 }

@@ -160,7 +160,7 @@ mod model;
 mod name;
 mod write;
 
-pub use collector::{Render, StateCollector, UPTIME_METRIC, render_uptime};
+pub use collector::{Attached, Render, StateCollector, UPTIME_METRIC, render_uptime};
 pub use error::Error;
 pub use format::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, negotiate};
 pub use name::metric_name;

@@ -120,8 +120,8 @@ use hyper::{
     header::{self, HeaderName, HeaderValue},
 };
 use monsta_core::{
-    Clock,
-    fields::{Counter, Family, Gauge, Histogram, SlidingWindow},
+    AppState, Clock, FieldInfo, FieldKind, FieldRef, Visitor,
+    fields::{Counter, Family, Field, Gauge, Histogram, SlidingWindow},
     params,
 };
 use pin_project_lite::pin_project;
@@ -260,6 +260,108 @@ impl RequestMetrics {
             responses: Family::with_labels(&["status"]).expect("valid labels"),
             request_bytes: Histogram::new(&sizes).expect("valid buckets"),
             response_bytes: Histogram::new(&sizes).expect("valid buckets"),
+        }
+    }
+}
+
+/// The plain-data copy of a [`RequestMetrics`]: its
+/// [`snapshot`](AppState::snapshot), and what its JSON reads back into.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RequestMetricsSnapshot {
+    /// Latency in seconds per method, route and status class.
+    pub latency: <LatencyFamily as Field>::Snapshot,
+    /// Arrivals in the last minute.
+    #[serde(deserialize_with = "<SlidingWindow as Field>::deserialize_snapshot")]
+    pub requests: <SlidingWindow as Field>::Snapshot,
+    /// Requests in flight.
+    #[serde(deserialize_with = "<Gauge as Field>::deserialize_snapshot")]
+    pub in_flight: <Gauge as Field>::Snapshot,
+    /// Responses per status class.
+    pub responses: <Family<&'static str, Counter> as Field>::Snapshot,
+    /// Request body sizes (bytes).
+    pub request_bytes: <Histogram as Field>::Snapshot,
+    /// Response body sizes (bytes).
+    pub response_bytes: <Histogram as Field>::Snapshot,
+}
+
+const LATENCY: FieldInfo = FieldInfo::new(
+    "latency",
+    "latency",
+    FieldKind::Family,
+    "Request latency per method, route and status class.",
+)
+.with_unit("seconds");
+const REQUESTS: FieldInfo = FieldInfo::new(
+    "requests",
+    "requests",
+    FieldKind::SlidingWindow,
+    "Requests in the last minute.",
+);
+const IN_FLIGHT: FieldInfo = FieldInfo::new(
+    "in_flight",
+    "in_flight",
+    FieldKind::Gauge,
+    "Requests in flight.",
+);
+const RESPONSES: FieldInfo = FieldInfo::new(
+    "responses",
+    "responses",
+    FieldKind::Family,
+    "Responses per status class.",
+);
+const REQUEST_BYTES: FieldInfo = FieldInfo::new(
+    "request_bytes",
+    "request_bytes",
+    FieldKind::Histogram,
+    "Request body sizes, where known.",
+)
+.with_unit("bytes");
+const RESPONSE_BYTES: FieldInfo = FieldInfo::new(
+    "response_bytes",
+    "response_bytes",
+    FieldKind::Histogram,
+    "Response body sizes, where known.",
+)
+.with_unit("bytes");
+
+/// A state like one `#[derive(AppState)]` makes: a reporter serves it with
+/// [`attach_state`](crate::StatusReporter::attach_state) (JSON and
+/// Prometheus metrics), and transactions and snapshots take its lock.
+impl AppState for RequestMetrics {
+    type Snapshot = RequestMetricsSnapshot;
+
+    fn try_with_clock(clock: &Clock) -> Result<Self, monsta_core::Error> {
+        Ok(Self::with_clock(clock))
+    }
+
+    fn describe() -> Vec<FieldInfo> {
+        vec![
+            LATENCY,
+            REQUESTS,
+            IN_FLIGHT,
+            RESPONSES,
+            REQUEST_BYTES,
+            RESPONSE_BYTES,
+        ]
+    }
+
+    fn visit(&self, visitor: &mut dyn Visitor) {
+        visitor.field(&LATENCY, FieldRef::new(&self.latency));
+        visitor.field(&REQUESTS, FieldRef::new(&self.requests));
+        visitor.field(&IN_FLIGHT, FieldRef::new(&self.in_flight));
+        visitor.field(&RESPONSES, FieldRef::new(&self.responses));
+        visitor.field(&REQUEST_BYTES, FieldRef::new(&self.request_bytes));
+        visitor.field(&RESPONSE_BYTES, FieldRef::new(&self.response_bytes));
+    }
+
+    fn snapshot_unlocked(&self) -> RequestMetricsSnapshot {
+        RequestMetricsSnapshot {
+            latency: self.latency.snapshot(),
+            requests: self.requests.snapshot(),
+            in_flight: self.in_flight.snapshot(),
+            responses: self.responses.snapshot(),
+            request_bytes: self.request_bytes.snapshot(),
+            response_bytes: self.response_bytes.snapshot(),
         }
     }
 }
@@ -673,13 +775,18 @@ impl RequestMonitorBuilder {
             .iter()
             .map(|(g, r)| Ok((glob(g)?.compile_matcher(), Arc::<str>::from(r.as_str()))))
             .collect::<Result<_, ConfigError>>()?;
-        let state = self
-            .state
-            .unwrap_or_else(|| Arc::new(RequestMetrics::with_clock(&self.clock)));
+        let (state, own) = match self.state {
+            Some(state) => (state, None),
+            None => {
+                let own = Arc::new(RequestMetrics::with_clock(&self.clock));
+                (Arc::clone(&own) as Arc<dyn RequestState>, Some(own))
+            }
+        };
         let mut monitoring = self.monitoring;
         monitoring.push(self.slow_endpoint.clone());
         Ok(RequestMonitor(Arc::new(Inner {
             state,
+            own,
             allow: (!self.allow.is_empty())
                 .then(|| set(&self.allow))
                 .transpose()?,
@@ -712,6 +819,8 @@ impl RequestMonitorBuilder {
 
 struct Inner {
     state: Arc<dyn RequestState>,
+    /// The state, when the monitor brought its own.
+    own: Option<Arc<RequestMetrics>>,
     allow: Option<GlobSet>,
     deny: Option<GlobSet>,
     monitoring: GlobSet,
@@ -756,7 +865,21 @@ impl RequestMonitor {
     }
 
     /// A monitor with the default settings and its own [`RequestMetrics`]
-    /// ([`metrics`](Self::metrics)).
+    /// ([`own_state`](Self::own_state)), to serve beside the application's
+    /// state with [`StatusReporter::attach_state`](crate::StatusReporter::attach_state):
+    ///
+    /// ```
+    /// use monsta_http::{StatusReporter, middleware::RequestMonitor};
+    ///
+    /// let mon = StatusReporter::new();
+    /// mon.publish(serde_json::json!({"version": "1.0"}));
+    /// let monitor = RequestMonitor::default_state();
+    /// mon.attach_state("http", monitor.own_state().expect("its own state"))?;
+    /// // `state.http` in the JSON, `http_latency_seconds` and the rest on
+    /// // the metrics endpoint.
+    /// assert!(mon.render().contains(r#""version":"1.0","http":{"latency":[]"#));
+    /// # Ok::<(), monsta_http::AttachError>(())
+    /// ```
     pub fn default_state() -> Self {
         Self::builder()
             .build()
@@ -771,6 +894,14 @@ impl RequestMonitor {
     /// The state the metrics go to.
     pub fn state(&self) -> &Arc<dyn RequestState> {
         &self.0.state
+    }
+
+    /// The monitor's own state, if it was built without one of the
+    /// application's ([`default_state`](Self::default_state), or a
+    /// builder without [`state`](RequestMonitorBuilder::state)); `None`
+    /// when it records into the application's state.
+    pub fn own_state(&self) -> Option<Arc<RequestMetrics>> {
+        self.0.own.clone()
     }
 
     /// A callback returning the JSON of the fields the state provides
