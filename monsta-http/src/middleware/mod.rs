@@ -92,6 +92,7 @@
 //! error naming the variable.
 
 mod notify;
+mod paths;
 mod spans;
 
 use std::{
@@ -112,7 +113,6 @@ use std::{
 
 use axum::extract::{ConnectInfo, MatchedPath};
 use bytes::Bytes;
-use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use http_body_util::Full;
 use hyper::{
     HeaderMap, Method, Request, Response, StatusCode, Uri,
@@ -124,6 +124,7 @@ use monsta_core::{
     fields::{Counter, Family, Field, Gauge, Histogram, SlidingWindow},
     params,
 };
+use paths::Paths;
 use pin_project_lite::pin_project;
 use serde::Serialize;
 use tower::{Layer, Service};
@@ -682,7 +683,7 @@ impl RequestMonitorBuilder {
         for (var, list) in [("MONSTA_URL_ALLOW", 0), ("MONSTA_URL_DENY", 1)] {
             if let Some(globs) = env_list(lookup, var) {
                 for g in &globs {
-                    Glob::new(g).map_err(|e| ConfigError::Env {
+                    globset::Glob::new(g).map_err(|e| ConfigError::Env {
                         var,
                         message: format!("bad pattern {g:?}: {e}"),
                     })?;
@@ -743,22 +744,6 @@ impl RequestMonitorBuilder {
     ///
     /// [`ConfigError`] for a bad glob, header name or endpoint path.
     pub fn build(self) -> Result<RequestMonitor, ConfigError> {
-        fn set(globs: &[String]) -> Result<GlobSet, ConfigError> {
-            let mut b = GlobSetBuilder::new();
-            for g in globs {
-                b.add(glob(g)?);
-            }
-            b.build().map_err(|e| ConfigError::Pattern {
-                pattern: globs.join(","),
-                message: e.to_string(),
-            })
-        }
-        fn glob(g: &str) -> Result<Glob, ConfigError> {
-            Glob::new(g).map_err(|e| ConfigError::Pattern {
-                pattern: g.to_owned(),
-                message: e.to_string(),
-            })
-        }
         if !self.slow_endpoint.starts_with('/') {
             return Err(ConfigError::Endpoint(self.slow_endpoint));
         }
@@ -773,7 +758,12 @@ impl RequestMonitorBuilder {
         let routes = self
             .routes
             .iter()
-            .map(|(g, r)| Ok((glob(g)?.compile_matcher(), Arc::<str>::from(r.as_str()))))
+            .map(|(g, r)| {
+                Ok((
+                    Paths::new(std::slice::from_ref(g))?,
+                    Arc::<str>::from(r.as_str()),
+                ))
+            })
             .collect::<Result<_, ConfigError>>()?;
         let (state, own) = match self.state {
             Some(state) => (state, None),
@@ -788,12 +778,12 @@ impl RequestMonitorBuilder {
             state,
             own,
             allow: (!self.allow.is_empty())
-                .then(|| set(&self.allow))
+                .then(|| Paths::new(&self.allow))
                 .transpose()?,
             deny: (!self.deny.is_empty())
-                .then(|| set(&self.deny))
+                .then(|| Paths::new(&self.deny))
                 .transpose()?,
-            monitoring: set(&monitoring)?,
+            monitoring: Paths::new(&monitoring)?,
             routes,
             slow_threshold: self.slow_threshold,
             route_thresholds: self.route_thresholds,
@@ -821,10 +811,10 @@ struct Inner {
     state: Arc<dyn RequestState>,
     /// The state, when the monitor brought its own.
     own: Option<Arc<RequestMetrics>>,
-    allow: Option<GlobSet>,
-    deny: Option<GlobSet>,
-    monitoring: GlobSet,
-    routes: Vec<(GlobMatcher, Arc<str>)>,
+    allow: Option<Paths>,
+    deny: Option<Paths>,
+    monitoring: Paths,
+    routes: Vec<(Paths, Arc<str>)>,
     slow_threshold: Duration,
     route_thresholds: HashMap<String, Duration>,
     slow_endpoint: String,
@@ -1198,14 +1188,14 @@ impl Inner {
             .map_or(Route::Unmatched, |(_, name)| Route::Named(name.clone()))
     }
 
+    /// The first value of each listed header the request has, in the
+    /// request's order: one pass over its (few) headers, comparing names,
+    /// rather than a hash lookup per listed name.
     fn headers(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
-        let mut out = Vec::new();
-        if headers.is_empty() {
-            return out;
-        }
-        for name in &self.headers {
-            if let Some(v) = headers.get(name) {
-                out.push((name.clone(), v.clone()));
+        let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        for (name, value) in headers {
+            if self.headers.contains(name) && !out.iter().any(|(n, _)| n == name) {
+                out.push((name.clone(), value.clone()));
             }
         }
         out
