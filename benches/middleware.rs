@@ -1,6 +1,7 @@
 //! The request middleware's cost per request: a service that answers at
 //! once, called with `oneshot`, without and with the `RequestMonitor` layer
-//! (with its `monsta.request` span, and without it), on a current-thread
+//! (with its `monsta.request` span, with a subscriber that keeps span
+//! trees, and without the span), on a current-thread
 //! tokio runtime; no request is slow, so nothing is captured.
 //!
 //! Run with `cargo bench -p monsta-bench --bench middleware`.
@@ -11,7 +12,8 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::Full;
 use hyper::{Request, Response};
-use monsta::http::{RequestMetrics, RequestMonitor};
+use monsta::http::{RequestMetrics, RequestMonitor, SpanTreeLayer};
+use tracing_subscriber::layer::SubscriberExt;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 async fn handler(_: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -58,6 +60,17 @@ fn middleware(c: &mut Criterion) {
         "middleware/with_layer",
         monitor.layer(service_fn(handler)),
     );
+
+    // The same with a subscriber that keeps span trees: the bookkeeping
+    // of the `monsta.request` span every request opens.
+    let subscriber = tracing_subscriber::registry().with(SpanTreeLayer::new());
+    tracing::subscriber::with_default(subscriber, || {
+        run(
+            c,
+            "middleware/with_layer_and_span_tree_subscriber",
+            monitor.layer(service_fn(handler)),
+        );
+    });
 
     let monitor = RequestMonitor::builder()
         .state(metrics)

@@ -7,8 +7,8 @@
 //! packages if it is missing, then runs
 //! `cargo bench -p monsta-bench --bench middleware_load`).
 //!
-//! Both servers run on one tokio worker thread in this process, so the load
-//! generator has the other core; they are measured `ROUNDS` times each,
+//! Both servers run on one tokio worker thread in this process, pinned to
+//! the last core, and `wrk` to the first (through `taskset`); they are measured `ROUNDS` times each,
 //! alternating, and the medians are printed. No request is slow, so nothing
 //! is captured: this is the cost of the path without a capture.
 
@@ -32,6 +32,9 @@ struct Run {
     rps: f64,
     p99_us: f64,
     cpu_ns_per_request: f64,
+    /// The user-space part: where the layer's code runs (the rest is the
+    /// kernel's TCP work, which varies with how requests batch).
+    user_ns_per_request: f64,
 }
 
 fn main() {
@@ -42,6 +45,10 @@ fn main() {
         eprintln!("wrk is not installed: run `bash benches/middleware_load.sh`, which installs it");
         std::process::exit(2);
     }
+    // The server on the last core, wrk (through `taskset`) on the first, so
+    // they do not take turns on one.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pinned = cores >= 2 && pin_to(cores - 1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -68,22 +75,26 @@ fn main() {
     let mut bare = Vec::new();
     let mut layered = Vec::new();
     for _ in 0..ROUNDS {
-        bare.push(wrk(bare_addr));
-        layered.push(wrk(layered_addr));
+        bare.push(wrk(bare_addr, pinned));
+        layered.push(wrk(layered_addr, pinned));
     }
     let (b, l) = (median(&bare), median(&layered));
-    println!("middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians");
-    println!("| server | requests/s | p99 latency | process CPU per request |");
-    println!("| --- | --- | --- | --- |");
+    println!(
+        "middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians{}",
+        if pinned { ", server and wrk on cores of their own" } else { "" }
+    );
+    println!("| server | requests/s | p99 latency | process CPU per request | of which user space |");
+    println!("| --- | --- | --- | --- | --- |");
     for (name, r) in [("bare hyper", b), ("with RequestMonitor", l)] {
         println!(
-            "| {name} | {:.0} | {:.0} µs | {:.0} ns |",
-            r.rps, r.p99_us, r.cpu_ns_per_request
+            "| {name} | {:.0} | {:.0} µs | {:.0} ns | {:.0} ns |",
+            r.rps, r.p99_us, r.cpu_ns_per_request, r.user_ns_per_request
         );
     }
     println!(
-        "added by the layer: {:.0} ns of CPU per request; throughput ratio {:.2}",
+        "added by the layer: {:.0} ns of CPU per request ({:.0} ns in user space); throughput ratio {:.2}",
         l.cpu_ns_per_request - b.cpu_ns_per_request,
+        l.user_ns_per_request - b.user_ns_per_request,
         l.rps / b.rps
     );
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -114,8 +125,20 @@ async fn serve(listener: TcpListener, monitor: Option<RequestMonitor>) {
     }
 }
 
-/// User plus system CPU time of this process, in nanoseconds.
-fn cpu_ns() -> f64 {
+/// Runs this process (and the threads it starts after) on `core` only;
+/// whether that worked.
+fn pin_to(core: usize) -> bool {
+    // SAFETY: the set is zeroed, then one bit set by `CPU_SET`, and
+    // `sched_setaffinity` only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+/// User and system CPU time of this process, in nanoseconds.
+fn cpu_ns() -> (f64, f64) {
     // SAFETY: `getrusage` writes into the zeroed struct it is given.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -123,12 +146,19 @@ fn cpu_ns() -> f64 {
         usage
     };
     let tv = |t: libc::timeval| t.tv_sec as f64 * 1e9 + t.tv_usec as f64 * 1e3;
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    (tv(usage.ru_utime), tv(usage.ru_stime))
 }
 
-fn wrk(addr: SocketAddr) -> Run {
+fn wrk(addr: SocketAddr, pinned: bool) -> Run {
     let before = cpu_ns();
-    let out = Command::new("wrk")
+    let mut command = if pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0", "wrk"]);
+        c
+    } else {
+        Command::new("wrk")
+    };
+    let out = command
         .args([
             "-t1",
             &format!("-c{CONNECTIONS}"),
@@ -138,7 +168,9 @@ fn wrk(addr: SocketAddr) -> Run {
         ])
         .output()
         .expect("wrk runs");
-    let cpu = cpu_ns() - before;
+    let after = cpu_ns();
+    let user = after.0 - before.0;
+    let cpu = user + after.1 - before.1;
     let text = String::from_utf8_lossy(&out.stdout);
     let rps = text
         .lines()
@@ -162,6 +194,7 @@ fn wrk(addr: SocketAddr) -> Run {
         rps,
         p99_us,
         cpu_ns_per_request: cpu / requests.max(1.0),
+        user_ns_per_request: user / requests.max(1.0),
     }
 }
 
@@ -188,5 +221,6 @@ fn median(runs: &[Run]) -> Run {
         rps: mid(runs.iter().map(|r| r.rps).collect()),
         p99_us: mid(runs.iter().map(|r| r.p99_us).collect()),
         cpu_ns_per_request: mid(runs.iter().map(|r| r.cpu_ns_per_request).collect()),
+        user_ns_per_request: mid(runs.iter().map(|r| r.user_ns_per_request).collect()),
     }
 }
