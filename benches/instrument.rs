@@ -37,6 +37,11 @@ fn parts(c: &mut Criterion) {
     c.bench_function("instrument/parts/precise_clock_read", |b| {
         b.iter(|| black_box(clock.precise_nanos()))
     });
+    // A TSC read through quanta, for comparison with the precise clock.
+    let tsc = quanta::Clock::new();
+    c.bench_function("instrument/parts/quanta_now", |b| {
+        b.iter(|| black_box(tsc.now()))
+    });
     let stats = RunningStats::new();
     c.bench_function("instrument/parts/running_stats_update", |b| {
         b.iter(|| stats.update(black_box(0.001)))
@@ -69,6 +74,10 @@ fn wrappers(c: &mut Criterion) {
     let hist = Histogram::new(&[0.001, 0.01, 0.1, 1.0]).expect("bounds");
     c.bench_function("instrument/future/timed_histogram", |b| {
         b.iter(|| poll_ready(ready(black_box(1u64)).timed(&hist)))
+    });
+    // The base of `count_errors`: a ready future of a `Result`, bare.
+    c.bench_function("instrument/future/bare_result", |b| {
+        b.iter(|| poll_ready(ready(black_box(Ok::<u64, u64>(1)))))
     });
     let errors = Counter::new();
     c.bench_function("instrument/future/count_errors_ok", |b| {

@@ -13,8 +13,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::Full;
 use hyper::{Request, Response};
 use monsta::http::{RequestMetrics, RequestMonitor, SpanTreeLayer};
-use tracing_subscriber::layer::SubscriberExt;
 use tower::{Layer, Service, ServiceExt, service_fn};
+use tracing_subscriber::layer::SubscriberExt;
 
 async fn handler(_: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))

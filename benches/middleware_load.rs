@@ -81,9 +81,15 @@ fn main() {
     let (b, l) = (median(&bare), median(&layered));
     println!(
         "middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians{}",
-        if pinned { ", server and wrk on cores of their own" } else { "" }
+        if pinned {
+            ", server and wrk on cores of their own"
+        } else {
+            ""
+        }
     );
-    println!("| server | requests/s | p99 latency | process CPU per request | of which user space |");
+    println!(
+        "| server | requests/s | p99 latency | process CPU per request | of which user space |"
+    );
     println!("| --- | --- | --- | --- | --- |");
     for (name, r) in [("bare hyper", b), ("with RequestMonitor", l)] {
         println!(
