@@ -109,6 +109,21 @@ pub(crate) fn thread_index() -> usize {
 }
 
 #[cfg(not(loom))]
+/// This thread's number if it has one, else [`UNCLAIMED`] (past every
+/// shard count): one thread-local load and nothing to call, for hot paths
+/// that leave the claim to their slow path.
+#[inline(always)]
+pub(crate) fn claimed_index() -> usize {
+    INDEX.with(Cell::get)
+}
+
+/// In the loom model, the number the model gives the thread.
+#[cfg(loom)]
+pub(crate) fn claimed_index() -> usize {
+    thread_index()
+}
+
+#[cfg(not(loom))]
 /// Numbers released by exited threads, smallest first.
 static FREE: Mutex<BinaryHeap<Reverse<usize>>> = Mutex::new(BinaryHeap::new());
 #[cfg(not(loom))]
@@ -196,15 +211,23 @@ pub(crate) struct ShardedU64 {
 fn add_to_shard(cells: &[CachePadded<U64Cells>], i: usize, n: u64) {
     match cells.get(i) {
         Some(c) => c.own.store(c.own.load(Relaxed).wrapping_add(n), Relaxed),
-        None => {
-            let c = &cells[i & (cells.len() - 1)];
-            c.shared.fetch_add(n, Relaxed);
-        }
+        None => add_shared(cells, i, n),
     }
 }
 
-/// No thread owns an adder's `direct` cell yet: above every thread number.
-const UNOWNED: usize = usize::MAX;
+/// [`add_to_shard`] by a thread that shares its shard: out of line, so
+/// that the owners' path stays a few instructions.
+#[cold]
+#[inline(never)]
+fn add_shared(cells: &[CachePadded<U64Cells>], i: usize, n: u64) {
+    let c = &cells[i & (cells.len() - 1)];
+    c.shared.fetch_add(n, Relaxed);
+}
+
+/// No thread owns an adder's `direct` cell yet: above every thread number
+/// (and apart from the marks a thread's number can hold, so an unclaimed
+/// number never equals it).
+const UNOWNED: usize = usize::MAX - 3;
 
 /// No thread will own the `direct` cell of an adder made with its shards:
 /// every thread adds to its shard, and no thread reads a cache line that
@@ -236,11 +259,33 @@ impl ShardedU64 {
 
     #[inline(always)]
     pub(crate) fn add(&self, n: u64) {
+        // Two paths inline, each a plain load and store: a shard's owner,
+        // and (before a lazy adder has shards) the owner of `direct`.
+        // Everything else (a thread with no number yet, a shared shard, the
+        // first add of a lazy adder) is one call out of line, so the inline
+        // part needs no register saved.
+        let i = claimed_index();
+        if let Some(cells) = self.cells.get() {
+            if let Some(c) = cells.get(i) {
+                c.own.store(c.own.load(Relaxed).wrapping_add(n), Relaxed);
+                return;
+            }
+        } else if i == self.owner.load(Relaxed) {
+            self.direct
+                .store(self.direct.load(Relaxed).wrapping_add(n), Relaxed);
+            return;
+        }
+        self.add_slow(n);
+    }
+
+    /// [`add`](Self::add) off its inline paths. The shards first: an adder
+    /// made with them (a `Counter::new`) never uses `direct`; once a lazy
+    /// adder has them, its first owner adds to its shard too (nobody else
+    /// writes `direct`, which the total keeps counting).
+    #[cold]
+    #[inline(never)]
+    fn add_slow(&self, n: u64) {
         let i = thread_index();
-        // The shards first: an adder made with them (a `Counter::new`) pays
-        // no more than the thread's shard. Once a lazy adder has them, its
-        // first owner adds to its shard too (nobody else writes `direct`,
-        // which the total keeps counting).
         if let Some(cells) = self.cells.get() {
             add_to_shard(cells, i, n);
         } else if i == self.owner.load(Relaxed) {
@@ -253,7 +298,6 @@ impl ShardedU64 {
 
     /// [`add`](Self::add) by a thread that does not own `direct`: it claims
     /// it if nobody has, else adds to its shard.
-    #[inline(never)]
     fn add_other(&self, i: usize, n: u64) {
         if i < FIRST_UNOWNABLE
             && self.owner.load(Relaxed) == UNOWNED
@@ -376,9 +420,10 @@ impl WindowSum {
 
     #[inline(always)]
     pub(crate) fn add(&self, x: f64) {
-        let i = thread_index();
+        let i = claimed_index();
         // The hot path, and all of it inlined: an owner adding a small
-        // integer. Everything else is out of line.
+        // integer. Everything else (a thread with no number yet too) is out
+        // of line.
         if let Some(c) = self.cells.get(i)
             && let Some(k) = integral(x)
             && let Some(v) = (c.own.load(Relaxed) as i64).checked_add(k)
@@ -386,16 +431,24 @@ impl WindowSum {
             c.own.store(v as u64, Relaxed);
             return;
         }
-        self.add_slow(i, x);
+        self.add_slow(x);
     }
 
     /// [`add`](Self::add) off its hot path: a fraction, a large or
     /// non-finite value, a full cell, or a thread sharing its shard.
     #[cold]
     #[inline(never)]
-    fn add_slow(&self, i: usize, x: f64) {
+    fn add_slow(&self, x: f64) {
+        let i = thread_index();
         let k = integral(x);
         match self.cells.get(i) {
+            // An owner whose number was not claimed when `add` looked.
+            Some(c)
+                if let Some(k) = k
+                    && let Some(v) = (c.own.load(Relaxed) as i64).checked_add(k) =>
+            {
+                c.own.store(v as u64, Relaxed);
+            }
             // An owner: the integer did not fit, or is not one.
             Some(c) => add_f64_cell(&c.frac, x),
             None => {
