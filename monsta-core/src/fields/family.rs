@@ -704,9 +704,23 @@ impl<L: Labels, F> Serialize for LabelsJson<'_, L, F> {
 
 impl<L: Labels, F: Serialize> Serialize for Family<L, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let all = self.all();
+        self.expire();
+        // The tables' read locks are held while the series are written,
+        // rather than a reference count taken on each series: creating or
+        // removing a series waits meanwhile (each of those holds one table
+        // at a time, so this cannot deadlock with them); updates do not.
+        let tables: Vec<_> = self.tables.iter().map(Table::read).collect();
+        let overflow = (self.overflowed() > 0).then(|| Arc::clone(&self.overflow.read()));
+        let mut all: Vec<(u64, &Series<L, F>)> = Vec::with_capacity(self.len() + 1);
+        for table in &tables {
+            all.extend(table.iter().map(|series| (series.seq, &**series)));
+        }
+        all.sort_unstable_by_key(|&(seq, _)| seq);
+        if let Some(overflow) = &overflow {
+            all.push((u64::MAX, overflow));
+        }
         let mut seq = s.serialize_seq(Some(all.len()))?;
-        for series in &all {
+        for &(_, series) in &all {
             seq.serialize_element(&SeriesJson {
                 series,
                 names: self.names,
