@@ -99,6 +99,17 @@ fn server_files(dir: &Dir, ca: &Ca) -> TlsSettings {
     TlsSettings::new(cert_file, key_file)
 }
 
+/// A TLS server on `dir`'s files with the header deadline `header` and a
+/// keep-alive timeout long enough not to close a connection first.
+fn patient(dir: &Dir, ca: &Ca, header: Duration) -> StatusReporterBuilder {
+    StatusReporter::builder()
+        .tls(server_files(dir, ca))
+        .header_read_timeout(header)
+        .unwrap()
+        .keep_alive_timeout(Duration::from_secs(60))
+        .unwrap()
+}
+
 async fn serve(builder: StatusReporterBuilder) -> (StatusReporter, ServerHandle) {
     let mon = builder.build();
     mon.publish(json!({"status": "running"}));
@@ -442,12 +453,7 @@ async fn a_head_trickled_after_the_handshake_is_cut_at_the_header_deadline() {
     let dir = Dir::new("trickle");
     let ca = Ca::new("CA");
     let timeout = Duration::from_millis(900);
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .header_read_timeout(timeout)
-        .unwrap()
-        .keep_alive_timeout(Duration::from_secs(60))
-        .unwrap();
+    let builder = patient(&dir, &ca, timeout);
     let (_mon, server) = serve(builder).await;
     let tls = handshake(server.local_addr(), &ca, &[]).await;
     // A slowloris over TLS: the head three bytes at a time, every 100 ms,
@@ -503,18 +509,7 @@ async fn a_full_tls_server_closes_its_longest_idle_connection_for_a_new_client()
     tokio::time::sleep(Duration::from_millis(50)).await;
     let reply = get_tls(addr, client_config(&ca, None, None)).await;
     assert_eq!(reply.expect("served although the cap was full").status, 200);
-    assert!(
-        time_to_close(&mut oldest, Duration::from_secs(2))
-            .await
-            .is_some(),
-        "the oldest idle connection was closed"
-    );
-    assert!(
-        time_to_close(&mut newer, Duration::from_millis(300))
-            .await
-            .is_none(),
-        "only one connection was closed"
-    );
+    http_support::assert_only_the_oldest_closed(&mut oldest, &mut newer).await;
     server.stop().await;
 }
 
@@ -774,12 +769,7 @@ mod http2 {
         let dir = Dir::new("h2-trickle");
         let ca = Ca::new("CA");
         let timeout = Duration::from_millis(800);
-        let builder = StatusReporter::builder()
-            .tls(server_files(&dir, &ca))
-            .header_read_timeout(timeout)
-            .unwrap()
-            .keep_alive_timeout(Duration::from_secs(60))
-            .unwrap();
+        let builder = patient(&dir, &ca, timeout);
         let (_mon, server) = serve(builder).await;
         // The preface, then a HEADERS frame that announces 64 bytes and
         // sends 4; and a client that sends its preface and nothing else.

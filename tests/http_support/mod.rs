@@ -152,6 +152,27 @@ pub async fn time_to_close<S: tokio::io::AsyncRead + Unpin>(
     }
 }
 
+/// Asserts that the server closed `oldest` (within 2 s) and not `newer`
+/// (for 300 ms more): a full server made room by closing its longest idle
+/// connection, and only that one.
+pub async fn assert_only_the_oldest_closed<S: tokio::io::AsyncRead + Unpin>(
+    oldest: &mut S,
+    newer: &mut S,
+) {
+    assert!(
+        time_to_close(oldest, Duration::from_secs(2))
+            .await
+            .is_some(),
+        "the oldest idle connection was closed"
+    );
+    assert!(
+        time_to_close(newer, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "only one connection was closed"
+    );
+}
+
 /// A fresh listener on an ephemeral loopback port.
 pub async fn listener() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0")
