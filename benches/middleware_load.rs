@@ -18,7 +18,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
-use monsta::http::{RequestMetrics, RequestMonitor};
+use monsta::{
+    fields::SlidingWindow,
+    http::{RequestMetrics, RequestMonitor},
+};
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceExt};
 
@@ -55,30 +58,40 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     let metrics = Arc::new(RequestMetrics::new());
-    let (bare_addr, layered_addr) = runtime.block_on(async {
+    let (bare_addr, clocked_addr, layered_addr) = runtime.block_on(async {
         let bare = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let clocked = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let layered = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addrs = (
             bare.local_addr().expect("addr"),
+            clocked.local_addr().expect("addr"),
             layered.local_addr().expect("addr"),
         );
-        tokio::spawn(serve(bare, None));
+        tokio::spawn(serve(bare, None, None));
+        // The bare server plus one windowed-field update per request: what
+        // any state with a `SlidingWindow` costs the process, the coarse
+        // clock's refresh thread (1,000 wake-ups a second while the time
+        // is read) included, without the layer.
+        let window = Arc::new(SlidingWindow::new(Duration::from_secs(60)).expect("a valid window"));
+        tokio::spawn(serve(clocked, None, Some(window)));
         let monitor = RequestMonitor::builder()
             .state(metrics.clone())
             .route("/hello", "/hello")
             .build()
             .expect("valid settings");
-        tokio::spawn(serve(layered, Some(monitor)));
+        tokio::spawn(serve(layered, Some(monitor), None));
         addrs
     });
 
     let mut bare = Vec::new();
+    let mut clocked = Vec::new();
     let mut layered = Vec::new();
     for _ in 0..ROUNDS {
         bare.push(wrk(bare_addr, pinned));
+        clocked.push(wrk(clocked_addr, pinned));
         layered.push(wrk(layered_addr, pinned));
     }
-    let (b, l) = (median(&bare), median(&layered));
+    let (b, w, l) = (median(&bare), median(&clocked), median(&layered));
     println!(
         "middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians{}",
         if pinned {
@@ -91,17 +104,24 @@ fn main() {
         "| server | requests/s | p99 latency | process CPU per request | of which user space |"
     );
     println!("| --- | --- | --- | --- | --- |");
-    for (name, r) in [("bare hyper", b), ("with RequestMonitor", l)] {
+    for (name, r) in [
+        ("bare hyper", b),
+        ("bare hyper, one SlidingWindow::inc a request", w),
+        ("with RequestMonitor", l),
+    ] {
         println!(
             "| {name} | {:.0} | {:.0} µs | {:.0} ns | {:.0} ns |",
             r.rps, r.p99_us, r.cpu_ns_per_request, r.user_ns_per_request
         );
     }
     println!(
-        "added by the layer: {:.0} ns of CPU per request ({:.0} ns in user space); throughput ratio {:.2}",
+        "added by the layer: {:.0} ns of CPU per request ({:.0} ns in user space) over the bare server, {:.0} ns ({:.0} ns) over the one with a windowed field; throughput ratio {:.2} / {:.2}",
         l.cpu_ns_per_request - b.cpu_ns_per_request,
         l.user_ns_per_request - b.user_ns_per_request,
-        l.rps / b.rps
+        l.cpu_ns_per_request - w.cpu_ns_per_request,
+        l.user_ns_per_request - w.user_ns_per_request,
+        l.rps / b.rps,
+        l.rps / w.rps,
     );
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
@@ -110,18 +130,30 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
     Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
 }
 
-async fn serve(listener: TcpListener, monitor: Option<RequestMonitor>) {
+async fn serve(
+    listener: TcpListener,
+    monitor: Option<RequestMonitor>,
+    window: Option<Arc<SlidingWindow>>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let monitor = monitor.clone();
+        let window = window.clone();
         tokio::spawn(async move {
             let io = TokioIo::new(stream);
             let conn = http1::Builder::new();
-            let _ = match monitor {
-                None => conn.serve_connection(io, service_fn(hello)).await,
-                Some(monitor) => {
+            let _ = match (monitor, window) {
+                (None, None) => conn.serve_connection(io, service_fn(hello)).await,
+                (None, Some(window)) => {
+                    let counted = move |req| {
+                        window.inc(1.0);
+                        hello(req)
+                    };
+                    conn.serve_connection(io, service_fn(counted)).await
+                }
+                (Some(monitor), _) => {
                     let layered = monitor.layer(tower::service_fn(hello));
                     conn.serve_connection(io, service_fn(move |req| layered.clone().oneshot(req)))
                         .await
@@ -143,8 +175,9 @@ fn pin_to(core: usize) -> bool {
     }
 }
 
-/// User and system CPU time of this process, in nanoseconds.
-fn cpu_ns() -> (f64, f64) {
+/// User and system CPU time of this process, in nanoseconds, and its
+/// minor page faults and voluntary and involuntary context switches.
+fn cpu_ns() -> (f64, f64, [f64; 3]) {
     // SAFETY: `getrusage` writes into the zeroed struct it is given.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -152,7 +185,15 @@ fn cpu_ns() -> (f64, f64) {
         usage
     };
     let tv = |t: libc::timeval| t.tv_sec as f64 * 1e9 + t.tv_usec as f64 * 1e3;
-    (tv(usage.ru_utime), tv(usage.ru_stime))
+    (
+        tv(usage.ru_utime),
+        tv(usage.ru_stime),
+        [
+            usage.ru_minflt as f64,
+            usage.ru_nvcsw as f64,
+            usage.ru_nivcsw as f64,
+        ],
+    )
 }
 
 fn wrk(addr: SocketAddr, pinned: bool) -> Run {
@@ -177,6 +218,7 @@ fn wrk(addr: SocketAddr, pinned: bool) -> Run {
     let after = cpu_ns();
     let user = after.0 - before.0;
     let cpu = user + after.1 - before.1;
+    let events: Vec<f64> = (0..3).map(|i| after.2[i] - before.2[i]).collect();
     let text = String::from_utf8_lossy(&out.stdout);
     let rps = text
         .lines()
@@ -195,6 +237,14 @@ fn wrk(addr: SocketAddr, pinned: bool) -> Run {
         .unwrap_or_else(|| panic!("no 99% latency in wrk's output:\n{text}"));
     if text.contains("Non-2xx") {
         panic!("wrk saw error responses:\n{text}");
+    }
+    if std::env::var_os("MIDDLEWARE_LOAD_EVENTS").is_some() {
+        eprintln!(
+            "{addr}: per 1,000 requests: {:.2} minor faults, {:.2} voluntary and {:.2} involuntary context switches",
+            events[0] * 1e3 / requests.max(1.0),
+            events[1] * 1e3 / requests.max(1.0),
+            events[2] * 1e3 / requests.max(1.0),
+        );
     }
     Run {
         rps,
