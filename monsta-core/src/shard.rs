@@ -398,6 +398,21 @@ struct SumCells {
     frac: CellU64,
 }
 
+impl SumCells {
+    /// The owner's add of an integral `x` to its integer cell, a plain load
+    /// and store; `false` (nothing added) for anything else, or a full cell.
+    #[inline(always)]
+    fn add_owned(&self, x: f64) -> bool {
+        if let Some(k) = integral(x)
+            && let Some(v) = (self.own.load(Relaxed) as i64).checked_add(k)
+        {
+            self.own.store(v as u64, Relaxed);
+            return true;
+        }
+        false
+    }
+}
+
 /// The accumulator of a windowed sum ([`SlidingWindow`], [`PeriodicSum`]):
 /// integral increments in integer cells, exactly and without a locked
 /// instruction on an owned shard; the rest in `f64` cells.
@@ -425,10 +440,8 @@ impl WindowSum {
         // integer. Everything else (a thread with no number yet too) is out
         // of line.
         if let Some(c) = self.cells.get(i)
-            && let Some(k) = integral(x)
-            && let Some(v) = (c.own.load(Relaxed) as i64).checked_add(k)
+            && c.add_owned(x)
         {
-            c.own.store(v as u64, Relaxed);
             return;
         }
         self.add_slow(x);
@@ -443,12 +456,7 @@ impl WindowSum {
         let k = integral(x);
         match self.cells.get(i) {
             // An owner whose number was not claimed when `add` looked.
-            Some(c)
-                if let Some(k) = k
-                    && let Some(v) = (c.own.load(Relaxed) as i64).checked_add(k) =>
-            {
-                c.own.store(v as u64, Relaxed);
-            }
+            Some(c) if c.add_owned(x) => {}
             // An owner: the integer did not fit, or is not one.
             Some(c) => add_f64_cell(&c.frac, x),
             None => {

@@ -153,25 +153,8 @@ mod tests {
             name,
             json: Arc::new(move || Ok(bytes::Bytes::from_static(json.as_bytes()))),
             #[cfg(feature = "prometheus")]
-            metrics: monsta_prometheus::Attached::new(name, Arc::new(Empty)),
+            metrics: monsta_prometheus::Attached::new(name, Arc::new(crate::metrics::NoState)),
         }
-    }
-
-    #[cfg(feature = "prometheus")]
-    #[derive(serde::Serialize)]
-    struct Empty;
-
-    #[cfg(feature = "prometheus")]
-    impl AppState for Empty {
-        type Snapshot = ();
-        fn try_with_clock(_: &monsta_core::Clock) -> Result<Self, monsta_core::Error> {
-            Ok(Empty)
-        }
-        fn describe() -> Vec<monsta_core::FieldInfo> {
-            Vec::new()
-        }
-        fn visit(&self, _: &mut dyn monsta_core::Visitor) {}
-        fn snapshot_unlocked(&self) {}
     }
 
     fn merged(main: &'static str, attached: &[Attachment]) -> Result<String, String> {

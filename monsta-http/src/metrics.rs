@@ -101,7 +101,7 @@ mod enabled {
     /// The published state, for the attached ones to sit beside, when what
     /// was published is not an `AppState`: no fields.
     #[derive(serde::Serialize)]
-    struct NoState;
+    pub(crate) struct NoState;
 
     impl AppState for NoState {
         type Snapshot = ();
