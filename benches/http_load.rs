@@ -8,9 +8,11 @@
 //! generator has the other core. Each server is measured `ROUNDS` times,
 //! alternating, and the medians are printed. The reporter is measured once
 //! more each round with a `monsta::runtime` monitor probing the runtime
-//! every 100 ms (stopped for the other runs).
+//! every 100 ms (stopped for the other runs), the two back to back, each
+//! first in every other round; their throughput ratio is also given within
+//! each round (median and range).
 
-use std::{convert::Infallible, net::SocketAddr, process::Command, sync::Arc, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -18,10 +20,12 @@ use hyper::{Request, Response, body::Incoming, header, server::conn::http1, serv
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+#[path = "wrk.rs"]
+mod client;
 #[path = "example_state.rs"]
 mod example_state;
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 6;
 const SECONDS: u32 = 6;
 const CONNECTIONS: u32 = 32;
 
@@ -38,7 +42,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    if Command::new("wrk").arg("--version").output().is_err() {
+    if !client::installed() {
         eprintln!("wrk is not installed: run `bash benches/http_load.sh`, which installs it");
         std::process::exit(2);
     }
@@ -77,12 +81,23 @@ fn main() {
     let mut monsta = Vec::new();
     let mut probed = Vec::new();
     let mut bare = Vec::new();
-    for _ in 0..ROUNDS {
-        bare.push(wrk(bare_addr));
-        monsta.push(wrk(monsta_addr));
+    let with_monitor = || {
         monitor.start();
-        probed.push(wrk(monsta_addr));
+        let run = wrk(monsta_addr);
         monitor.stop();
+        run
+    };
+    for round in 0..ROUNDS {
+        bare.push(wrk(bare_addr));
+        // The reporter with and without the monitor back to back, in turn
+        // first, so that a drift within a round favours neither.
+        if round % 2 == 0 {
+            monsta.push(wrk(monsta_addr));
+            probed.push(with_monitor());
+        } else {
+            probed.push(with_monitor());
+            monsta.push(wrk(monsta_addr));
+        }
     }
     let (m, b, p) = (median(&monsta), median(&bare), median(&probed));
     println!("http_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians");
@@ -109,6 +124,19 @@ fn main() {
         "ratio with the monitor / without: throughput {:.3}, p99 latency {:.2}",
         p.rps / m.rps,
         p.p99_us / m.p99_us
+    );
+    // The same ratio within each round, where the two ran back to back.
+    let mut ratios: Vec<f64> = probed
+        .iter()
+        .zip(&monsta)
+        .map(|(p, m)| p.rps / m.rps)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "throughput with the monitor / without, within each round: median {:.3}, range {:.3} to {:.3}",
+        client::median(ratios.clone()),
+        ratios[0],
+        ratios[ratios.len() - 1]
     );
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
@@ -140,54 +168,21 @@ async fn bare_server(listener: TcpListener, body: Bytes) {
 }
 
 fn wrk(addr: SocketAddr) -> Run {
-    let out = Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{CONNECTIONS}"),
-            &format!("-d{SECONDS}s"),
-            "--latency",
-            &format!("http://{addr}/mon/v1/state"),
-        ])
-        .output()
-        .expect("wrk runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"));
-    let p99_us = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(|v| micros(v.trim()))
-        .unwrap_or_else(|| panic!("no 99% latency in wrk's output:\n{text}"));
-    if text.contains("Non-2xx") {
-        panic!("wrk saw error responses:\n{text}");
+    let w = client::run(
+        &format!("http://{addr}/mon/v1/state"),
+        CONNECTIONS,
+        SECONDS,
+        false,
+    );
+    Run {
+        rps: w.rps,
+        p99_us: w.p99_us,
     }
-    Run { rps, p99_us }
-}
-
-/// `"1.23ms"`, `"850.00us"`, `"2.00s"` in microseconds.
-fn micros(v: &str) -> f64 {
-    let (num, scale) = if let Some(n) = v.strip_suffix("us") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1e3)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1e6)
-    } else {
-        (v, 1.0)
-    };
-    num.parse::<f64>().unwrap_or(f64::NAN) * scale
 }
 
 fn median(runs: &[Run]) -> Run {
-    let mid = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     Run {
-        rps: mid(runs.iter().map(|r| r.rps).collect()),
-        p99_us: mid(runs.iter().map(|r| r.p99_us).collect()),
+        rps: client::median(runs.iter().map(|r| r.rps).collect()),
+        p99_us: client::median(runs.iter().map(|r| r.p99_us).collect()),
     }
 }

@@ -37,8 +37,19 @@ fn parts(c: &mut Criterion) {
     c.bench_function("instrument/parts/precise_clock_read", |b| {
         b.iter(|| black_box(clock.precise_nanos()))
     });
-    // A TSC read through quanta, for comparison with the precise clock.
+    // A span as the wrappers time it: a stamp, and the seconds since it.
+    c.bench_function("instrument/parts/stamp_and_seconds", |b| {
+        b.iter(|| {
+            let start = clock.stamp();
+            black_box(clock.seconds_since(black_box(start)))
+        })
+    });
+    // A raw counter read through quanta: the floor of one stamp.
     let tsc = quanta::Clock::new();
+    c.bench_function("instrument/parts/quanta_raw", |b| {
+        b.iter(|| black_box(tsc.raw()))
+    });
+    // A TSC read through quanta, for comparison with the precise clock.
     c.bench_function("instrument/parts/quanta_now", |b| {
         b.iter(|| black_box(tsc.now()))
     });

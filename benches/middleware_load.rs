@@ -1,39 +1,77 @@
 //! The request middleware under load: the same hyper 1.x server answering
-//! `hello`, without and with the `RequestMonitor` layer, measured by `wrk`
-//! in one run: throughput, p99 latency, and this process's CPU time per
-//! request (`getrusage` around each `wrk` run, over the requests it made).
+//! `hello`, bare, with a windowed-field update per request, with a 900 ns
+//! spin per request, and with the `RequestMonitor` layer, measured in one
+//! run by two clients: `wrk` at saturation (throughput, p99 latency) and
+//! `h2load` sending a fixed number of requests at a fixed rate below every
+//! server's capacity; for each, this process's CPU time per request
+//! (`getrusage` around each client run, over the requests it made).
 //!
-//! Run with `bash benches/middleware_load.sh` (installs `wrk` from Debian's
-//! packages if it is missing, then runs
+//! Run with `bash benches/middleware_load.sh` (installs `wrk` and `h2load`
+//! from Debian's packages if they are missing, then runs
 //! `cargo bench -p monsta-bench --bench middleware_load`).
 //!
-//! Both servers run on one tokio worker thread in this process, pinned to
-//! the last core, and `wrk` to the first (through `taskset`); they are measured `ROUNDS` times each,
-//! alternating, and the medians are printed. No request is slow, so nothing
-//! is captured: this is the cost of the path without a capture.
+//! The servers run on one tokio worker thread in this process, pinned to
+//! the last core, and the client (through `taskset`) to the first; each
+//! round runs every server once, back to back (each round starting with
+//! the next server), and what a server adds is the median (and range) over
+//! the rounds of its difference from the bare server in the same round.
+//! Every server is the same tower service behind the same glue (hyper-util's
+//! `TowerToHyperService`), so the layered one differs from the bare one by
+//! the layer only. The spinning server is a control: it adds
+//! user-space work that touches no memory, to show how much process CPU
+//! such work costs under this load whatever its code. No request is slow,
+//! so nothing is captured: this is the cost of the path without a capture.
+//!
+//! `MIDDLEWARE_LOAD_ROUNDS=<n>` runs n rounds, `MIDDLEWARE_LOAD_CLIENT=wrk`
+//! (or `h2load`) one client only, `MIDDLEWARE_LOAD_ONLY=<index>` one server
+//! only.
 
-use std::{convert::Infallible, net::SocketAddr, process::Command, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{Request, Response, body::Incoming, server::conn::http1, service::service_fn};
+use hyper::{Request, Response, body::Incoming, server::conn::http1};
 use hyper_util::rt::TokioIo;
 use monsta::{
     fields::SlidingWindow,
     http::{RequestMetrics, RequestMonitor},
 };
 use tokio::net::TcpListener;
-use tower::{Layer, ServiceExt};
+use tower::Layer;
 
-const ROUNDS: usize = 5;
-const SECONDS: u32 = 6;
+#[path = "wrk.rs"]
+mod client;
+
+const ROUNDS: usize = 8;
+const SECONDS: u32 = 4;
 const CONNECTIONS: u32 = 32;
+/// The fixed-rate rounds: this many requests each, at this rate per
+/// connection.
+const FIXED_REQUESTS: u32 = 160_000;
+const FIXED_RATE_PER_CONNECTION: u32 = 1_250;
+/// The spin of the third server: about the layer's cost per request in
+/// the criterion bench (`benches/middleware.rs`).
+const SPIN: Duration = Duration::from_nanos(900);
 
-/// One `wrk` run.
+/// The servers' places in the list (and `MIDDLEWARE_LOAD_ONLY`'s values).
+const BARE: usize = 0;
+const WINDOW: usize = 1;
+const SPIN_SERVER: usize = 2;
+const LAYER: usize = 3;
+
+/// One client run.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     rps: f64,
-    p99_us: f64,
+    /// `wrk`'s 99th percentile; `h2load`'s mean (it prints no
+    /// percentiles).
+    latency_us: f64,
     cpu_ns_per_request: f64,
     /// The user-space part: where the layer's code runs (the rest is the
     /// kernel's TCP work, which varies with how requests batch).
@@ -44,7 +82,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    if Command::new("wrk").arg("--version").output().is_err() {
+    if !client::installed() {
         eprintln!("wrk is not installed: run `bash benches/middleware_load.sh`, which installs it");
         std::process::exit(2);
     }
@@ -58,109 +96,233 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     let metrics = Arc::new(RequestMetrics::new());
-    let (bare_addr, clocked_addr, layered_addr) = runtime.block_on(async {
-        let bare = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let clocked = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let layered = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addrs = (
-            bare.local_addr().expect("addr"),
-            clocked.local_addr().expect("addr"),
-            layered.local_addr().expect("addr"),
-        );
-        tokio::spawn(serve(bare, None, None));
+    let monitor = RequestMonitor::builder()
+        .state(metrics.clone())
+        .route("/hello", "/hello")
+        .build()
+        .expect("valid settings");
+    // In the order of the indices `BARE`, `WINDOW`, `SPIN_SERVER`, `LAYER`.
+    let servers = [
+        ("bare hyper", Extra::Nothing),
         // The bare server plus one windowed-field update per request: what
         // any state with a `SlidingWindow` costs the process, the coarse
         // clock's refresh thread (1,000 wake-ups a second while the time
         // is read) included, without the layer.
-        let window = Arc::new(SlidingWindow::new(Duration::from_secs(60)).expect("a valid window"));
-        tokio::spawn(serve(clocked, None, Some(window)));
-        let monitor = RequestMonitor::builder()
-            .state(metrics.clone())
-            .route("/hello", "/hello")
-            .build()
-            .expect("valid settings");
-        tokio::spawn(serve(layered, Some(monitor), None));
+        (
+            "bare hyper, one SlidingWindow::inc a request",
+            Extra::Window(Arc::new(
+                SlidingWindow::new(Duration::from_secs(60)).expect("a valid window"),
+            )),
+        ),
+        // The bare server plus a spin as long as the layer's cost in the
+        // criterion bench, touching no memory: how much process CPU any
+        // such work adds under this load, whatever its code.
+        ("bare hyper, a 900 ns spin a request", Extra::Spin(SPIN)),
+        ("with RequestMonitor", Extra::Layer(monitor)),
+    ];
+    // MIDDLEWARE_LOAD_ONLY=<index> loads one server only (to count its
+    // system calls with `perf stat` around the whole process).
+    let only = env_usize("MIDDLEWARE_LOAD_ONLY");
+    let addrs: Vec<SocketAddr> = runtime.block_on(async {
+        let mut addrs = Vec::new();
+        for (_, extra) in &servers {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            addrs.push(listener.local_addr().expect("addr"));
+            tokio::spawn(serve(listener, extra.clone()));
+        }
         addrs
     });
 
-    let mut bare = Vec::new();
-    let mut clocked = Vec::new();
-    let mut layered = Vec::new();
-    for _ in 0..ROUNDS {
-        bare.push(wrk(bare_addr, pinned));
-        clocked.push(wrk(clocked_addr, pinned));
-        layered.push(wrk(layered_addr, pinned));
-    }
-    let (b, w, l) = (median(&bare), median(&clocked), median(&layered));
-    println!(
-        "middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {ROUNDS} rounds, medians{}",
-        if pinned {
-            ", server and wrk on cores of their own"
-        } else {
-            ""
+    let rounds_n = env_usize("MIDDLEWARE_LOAD_ROUNDS").unwrap_or(ROUNDS);
+    let names: Vec<&str> = servers.iter().map(|(n, _)| *n).collect();
+    let rounds = |client: fn(SocketAddr, bool) -> Run| {
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); addrs.len()];
+        for round in 0..rounds_n {
+            // Each round starts with the next server, so that no server
+            // always runs first or last in a round.
+            for k in 0..addrs.len() {
+                let i = (round + k) % addrs.len();
+                if only.is_none_or(|o| o == i) {
+                    runs[i].push(client(addrs[i], pinned));
+                }
+            }
         }
-    );
-    println!(
-        "| server | requests/s | p99 latency | process CPU per request | of which user space |"
-    );
-    println!("| --- | --- | --- | --- | --- |");
-    for (name, r) in [
-        ("bare hyper", b),
-        ("bare hyper, one SlidingWindow::inc a request", w),
-        ("with RequestMonitor", l),
-    ] {
+        runs
+    };
+    // MIDDLEWARE_LOAD_CLIENT=wrk or h2load runs that client only.
+    let client_only = std::env::var("MIDDLEWARE_LOAD_CLIENT").ok();
+    let runs_client = |name: &str| client_only.as_deref().is_none_or(|c| c == name);
+    if runs_client("wrk") {
+        let runs = rounds(wrk);
         println!(
-            "| {name} | {:.0} | {:.0} µs | {:.0} ns | {:.0} ns |",
-            r.rps, r.p99_us, r.cpu_ns_per_request, r.user_ns_per_request
+            "middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {rounds_n} rounds, medians{}",
+            if pinned {
+                ", server and wrk on cores of their own"
+            } else {
+                ""
+            }
+        );
+        print_table(&names, &runs, "p99 latency");
+    }
+
+    // The same servers at a fixed rate below all their capacities, a fixed
+    // number of requests each (h2load over HTTP/1.1): the CPU per request
+    // when every server sees the same arrivals, not its own saturation.
+    if runs_client("h2load") {
+        if Command::new("h2load").arg("--version").output().is_ok() {
+            let runs = rounds(h2load);
+            println!(
+                "middleware_load: h2load --h1 -n{FIXED_REQUESTS} -c{CONNECTIONS} at {} requests/s in all, {rounds_n} rounds, medians",
+                FIXED_RATE_PER_CONNECTION * CONNECTIONS
+            );
+            print_table(&names, &runs, "mean latency");
+        } else {
+            eprintln!("h2load is not installed (Debian's nghttp2-client): no fixed-rate table");
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// The servers' medians, then what each adds (see [`print_added`]).
+fn print_table(names: &[&str], runs: &[Vec<Run>], latency: &str) {
+    println!("| server | requests/s | {latency} | process CPU per request | of which user space |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (name, r) in names.iter().zip(runs) {
+        if !r.is_empty() {
+            let r = median(r);
+            println!(
+                "| {name} | {:.0} | {:.0} µs | {:.0} ns | {:.0} ns |",
+                r.rps, r.latency_us, r.cpu_ns_per_request, r.user_ns_per_request
+            );
+        }
+    }
+    print_added(names, runs);
+}
+
+/// What each server adds over the bare one (and the layer over the
+/// windowed-field server), from the differences within each round, where
+/// the servers ran back to back: the median and the range of those, so the
+/// machine's drift between rounds cancels.
+fn print_added(names: &[&str], runs: &[Vec<Run>]) {
+    if runs.iter().any(Vec::is_empty) {
+        return;
+    }
+    let pairs = [
+        (WINDOW, BARE),
+        (SPIN_SERVER, BARE),
+        (LAYER, BARE),
+        (LAYER, WINDOW),
+    ];
+    println!(
+        "| added | CPU per request, median (range) | of which user space | throughput ratio |"
+    );
+    println!("| --- | --- | --- | --- |");
+    for (i, base) in pairs {
+        let diffs = |f: fn(&Run) -> f64| {
+            let mut d: Vec<f64> = runs[i]
+                .iter()
+                .zip(&runs[base])
+                .map(|(x, y)| f(x) - f(y))
+                .collect();
+            d.sort_by(f64::total_cmp);
+            d
+        };
+        let cpu = diffs(|r| r.cpu_ns_per_request);
+        let user = diffs(|r| r.user_ns_per_request);
+        let mut ratio: Vec<f64> = runs[i]
+            .iter()
+            .zip(&runs[base])
+            .map(|(x, y)| x.rps / y.rps)
+            .collect();
+        ratio.sort_by(f64::total_cmp);
+        let mid = |v: &[f64]| v[v.len() / 2];
+        println!(
+            "| {} over {} | {:.0} ns ({:.0} to {:.0}) | {:.0} ns ({:.0} to {:.0}) | {:.2} |",
+            names[i],
+            names[base],
+            mid(&cpu),
+            cpu[0],
+            cpu[cpu.len() - 1],
+            mid(&user),
+            user[0],
+            user[user.len() - 1],
+            mid(&ratio),
         );
     }
-    println!(
-        "added by the layer: {:.0} ns of CPU per request ({:.0} ns in user space) over the bare server, {:.0} ns ({:.0} ns) over the one with a windowed field; throughput ratio {:.2} / {:.2}",
-        l.cpu_ns_per_request - b.cpu_ns_per_request,
-        l.user_ns_per_request - b.user_ns_per_request,
-        l.cpu_ns_per_request - w.cpu_ns_per_request,
-        l.user_ns_per_request - w.user_ns_per_request,
-        l.rps / b.rps,
-        l.rps / w.rps,
-    );
-    runtime.shutdown_timeout(Duration::from_secs(1));
 }
 
 async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
 }
 
-async fn serve(
-    listener: TcpListener,
-    monitor: Option<RequestMonitor>,
-    window: Option<Arc<SlidingWindow>>,
-) {
+/// What a server does besides answering `hello`.
+#[derive(Clone)]
+enum Extra {
+    Nothing,
+    Window(Arc<SlidingWindow>),
+    Spin(Duration),
+    Layer(RequestMonitor),
+}
+
+/// Spins for `d` without touching memory.
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+async fn serve(listener: TcpListener, extra: Extra) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let monitor = monitor.clone();
-        let window = window.clone();
+        let extra = extra.clone();
         tokio::spawn(async move {
             let io = TokioIo::new(stream);
             let conn = http1::Builder::new();
-            let _ = match (monitor, window) {
-                (None, None) => conn.serve_connection(io, service_fn(hello)).await,
-                (None, Some(window)) => {
+            // Every server goes through the same glue (a tower service,
+            // cloned and called with `oneshot` per request: hyper-util's
+            // `TowerToHyperService`), so what differs is the service.
+            let _ = match extra {
+                Extra::Nothing => {
+                    conn.serve_connection(io, glue(tower::service_fn(hello)))
+                        .await
+                }
+                Extra::Window(window) => {
                     let counted = move |req| {
                         window.inc(1.0);
                         hello(req)
                     };
-                    conn.serve_connection(io, service_fn(counted)).await
+                    conn.serve_connection(io, glue(tower::service_fn(counted)))
+                        .await
                 }
-                (Some(monitor), _) => {
-                    let layered = monitor.layer(tower::service_fn(hello));
-                    conn.serve_connection(io, service_fn(move |req| layered.clone().oneshot(req)))
+                Extra::Spin(d) => {
+                    let spun = move |req| {
+                        spin(d);
+                        hello(req)
+                    };
+                    conn.serve_connection(io, glue(tower::service_fn(spun)))
+                        .await
+                }
+                Extra::Layer(monitor) => {
+                    conn.serve_connection(io, glue(monitor.layer(tower::service_fn(hello))))
                         .await
                 }
             };
         });
     }
+}
+
+/// The number in the environment variable `name`, if it is set to one.
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// A tower service as hyper's, the way hyper-util does it: cloned and
+/// called with `oneshot` per request.
+fn glue<S>(svc: S) -> hyper_util::service::TowerToHyperService<S> {
+    hyper_util::service::TowerToHyperService::new(svc)
 }
 
 /// Runs this process (and the threads it starts after) on `core` only;
@@ -198,46 +360,17 @@ fn cpu_ns() -> (f64, f64, [f64; 3]) {
 
 fn wrk(addr: SocketAddr, pinned: bool) -> Run {
     let before = cpu_ns();
-    let mut command = if pinned {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0", "wrk"]);
-        c
-    } else {
-        Command::new("wrk")
-    };
-    let out = command
-        .args([
-            "-t1",
-            &format!("-c{CONNECTIONS}"),
-            &format!("-d{SECONDS}s"),
-            "--latency",
-            &format!("http://{addr}/hello"),
-        ])
-        .output()
-        .expect("wrk runs");
+    let w = client::run(
+        &format!("http://{addr}/hello"),
+        CONNECTIONS,
+        SECONDS,
+        pinned,
+    );
     let after = cpu_ns();
     let user = after.0 - before.0;
     let cpu = user + after.1 - before.1;
     let events: Vec<f64> = (0..3).map(|i| after.2[i] - before.2[i]).collect();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"));
-    let requests: f64 = text
-        .lines()
-        .find_map(|l| l.trim().split_once(" requests in "))
-        .and_then(|(n, _)| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
-    let p99_us = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(|v| micros(v.trim()))
-        .unwrap_or_else(|| panic!("no 99% latency in wrk's output:\n{text}"));
-    if text.contains("Non-2xx") {
-        panic!("wrk saw error responses:\n{text}");
-    }
+    let (rps, requests, latency_us) = (w.rps, w.requests, w.p99_us);
     if std::env::var_os("MIDDLEWARE_LOAD_EVENTS").is_some() {
         eprintln!(
             "{addr}: per 1,000 requests: {:.2} minor faults, {:.2} voluntary and {:.2} involuntary context switches",
@@ -248,34 +381,71 @@ fn wrk(addr: SocketAddr, pinned: bool) -> Run {
     }
     Run {
         rps,
-        p99_us,
+        latency_us,
         cpu_ns_per_request: cpu / requests.max(1.0),
         user_ns_per_request: user / requests.max(1.0),
     }
 }
 
-/// `"1.23ms"`, `"850.00us"`, `"2.00s"` in microseconds.
-fn micros(v: &str) -> f64 {
-    let (num, scale) = if let Some(n) = v.strip_suffix("us") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1e3)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1e6)
-    } else {
-        (v, 1.0)
-    };
-    num.parse::<f64>().unwrap_or(f64::NAN) * scale
+/// One fixed-rate `h2load` run of [`FIXED_REQUESTS`]; the latency is the
+/// mean (h2load prints no percentiles).
+fn h2load(addr: SocketAddr, pinned: bool) -> Run {
+    let before = cpu_ns();
+    let out = client::pinned_command("h2load", pinned)
+        .args([
+            "--h1",
+            "-t1",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-n{FIXED_REQUESTS}"),
+            &format!("--rps={FIXED_RATE_PER_CONNECTION}"),
+            &format!("http://{addr}/hello"),
+        ])
+        .output()
+        .expect("h2load runs");
+    let after = cpu_ns();
+    let user = after.0 - before.0;
+    let cpu = user + after.1 - before.1;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "requests: 240000 total, 240000 started, 240000 done, 240000 succeeded, 0 failed, ..."
+    let succeeded: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("requests: "))
+        .and_then(|l| l.split(", ").find_map(|p| p.strip_suffix(" succeeded")))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in h2load's output:\n{text}"));
+    assert_eq!(
+        succeeded,
+        f64::from(FIXED_REQUESTS),
+        "h2load's requests did not all succeed:\n{text}"
+    );
+    // "finished in 6.00s, 40000.00 req/s, 1.23MB/s"
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("finished in "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|v| v.strip_suffix(" req/s"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no req/s in h2load's output:\n{text}"));
+    // "time for request:    12us   1.2ms   150us   ..." (min, max, mean)
+    let mean_us = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("time for request:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .map(client::micros)
+        .unwrap_or_else(|| panic!("no request time in h2load's output:\n{text}"));
+    Run {
+        rps,
+        latency_us: mean_us,
+        cpu_ns_per_request: cpu / succeeded,
+        user_ns_per_request: user / succeeded,
+    }
 }
 
 fn median(runs: &[Run]) -> Run {
-    let mid = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let mid = client::median;
     Run {
         rps: mid(runs.iter().map(|r| r.rps).collect()),
-        p99_us: mid(runs.iter().map(|r| r.p99_us).collect()),
+        latency_us: mid(runs.iter().map(|r| r.latency_us).collect()),
         cpu_ns_per_request: mid(runs.iter().map(|r| r.cpu_ns_per_request).collect()),
         user_ns_per_request: mid(runs.iter().map(|r| r.user_ns_per_request).collect()),
     }

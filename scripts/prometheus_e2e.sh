@@ -33,60 +33,11 @@ timeout_s=${E2E_TIMEOUT:-60}
 state_path=${MONSTA_STATE_PATH:-/mon/v1/state}
 metrics_path=${MONSTA_METRICS_PATH:-/metrics}
 
-say() { printf 'prometheus_e2e: %s\n' "$*"; }
-fail() {
-  say "FAIL: $*"
-  exit 1
-}
-
-missing=()
-for tool in cargo prometheus promtool curl python3 setsid; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if ((${#missing[@]})); then
-  if [[ "${CI:-}" == true ]]; then
-    fail "missing under CI: ${missing[*]} (apt-get install -y prometheus curl)"
-  fi
-  say "SKIP: missing ${missing[*]} (apt-get install -y prometheus curl)"
-  exit 0
-fi
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/monsta-e2e.XXXXXX")
-app_pid=
-prom_pid=
-
-stop() {
-  # $1: a pid this script started in its own session (setsid): end its group.
-  local pid=$1
-  [[ -n "$pid" ]] || return 0
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$?
-  stop "$prom_pid"
-  stop "$app_pid"
-  if ((rc != 0)); then
-    for log in "$work"/app.log "$work"/prometheus.log; do
-      [[ -s "$log" ]] || continue
-      say "--- last lines of $(basename "$log"):"
-      tail -n 30 "$log" || true
-    done
-  fi
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+e2e_name=prometheus_e2e
+# shellcheck source=scripts/e2e_lib.sh
+source scripts/e2e_lib.sh
+e2e_require "prometheus curl" cargo prometheus promtool curl python3 setsid
+e2e_setup
 
 if [[ -z "${E2E_APP_CMD:-}" ]]; then
   say "building the standalone example"
@@ -96,8 +47,7 @@ else
   read -r -a app_cmd <<<"$E2E_APP_CMD"
 fi
 
-deadline=$((SECONDS + timeout_s))
-left() { ((SECONDS < deadline)); }
+e2e_start_clock
 
 app_port=$(free_port)
 prom_port=$(free_port)
@@ -143,22 +93,8 @@ scrape_configs:
       - targets: ["127.0.0.1:$app_port"]
 EOF
 
-say "starting Prometheus on $prom"
-setsid prometheus \
-  --config.file="$work/prometheus.yml" \
-  --web.listen-address="127.0.0.1:$prom_port" \
-  --storage.tsdb.path="$work/data" \
-  >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus
 
-# The value of the first series of an instant query, or nothing.
-query() {
-  curl -fsS -G --data-urlencode "query=$1" "$prom/api/v1/query" 2>/dev/null |
-    python3 -c '
-import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2>/dev/null || true
-}
 
 until [[ "$(query 'up{job="monsta"}')" == 1 ]]; do
   kill -0 "$prom_pid" 2>/dev/null || fail "Prometheus exited"

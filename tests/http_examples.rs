@@ -9,59 +9,19 @@
 mod http_support;
 
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use http_support::get_blocking;
-
-/// Kills the example when the test ends, passed or not.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/<profile>/examples/<name>`, next to this test's own binary
-/// (`target/<profile>/deps/http_examples-<hash>`). `cargo test` builds the
-/// examples; when only this test was built, the example is built here.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let target_dir = profile_dir.parent().expect("target dir");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--example", name, "--features", "derive http"])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building the {name} example failed");
-    }
-    binary
-}
+use http_support::{
+    example::{Running, example, free_port},
+    get_blocking,
+};
 
 #[test]
 fn the_standalone_example_serves_moving_numbers() {
-    let binary = example("standalone");
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let binary = example("standalone", "derive http");
+    let port = free_port();
     let mut child = Running(
         Command::new(&binary)
             .env("MONSTA_HOST", "127.0.0.1")
@@ -149,11 +109,8 @@ fn the_standalone_example_serves_moving_numbers() {
 #[cfg(unix)]
 #[test]
 fn the_blocking_appstate_example_stops_on_sigterm() {
-    let binary = example("appstate");
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let binary = example("appstate", "derive http");
+    let port = free_port();
     let mut child = Running(
         Command::new(&binary)
             .env("MONSTA_PORT", port.to_string())

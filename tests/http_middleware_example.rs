@@ -7,64 +7,18 @@
 
 mod http_support;
 
+use http_support::example::{Running, example, free_port};
+
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-/// Kills the example when the test ends, passed or not.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/<profile>/examples/middleware`, built here when missing.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("middleware{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args([
-                "build",
-                "--example",
-                "middleware",
-                "--features",
-                "middleware",
-            ])
-            .arg("--target-dir")
-            .arg(profile_dir.parent().expect("target dir"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(
-            build.status().expect("run cargo build").success(),
-            "building the middleware example failed"
-        );
-    }
-    binary
-}
-
 #[tokio::test]
 async fn the_middleware_example_captures_a_slow_request() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     let mut child = Running(
-        Command::new(example())
+        Command::new(example("middleware", "middleware"))
             .env("MONSTA_PORT", port.to_string())
             .env("MONSTA_SLOW_THRESHOLD", "200ms")
             .stdout(Stdio::null())

@@ -99,11 +99,10 @@ fn server_files(dir: &Dir, ca: &Ca) -> TlsSettings {
     TlsSettings::new(cert_file, key_file)
 }
 
-/// A TLS server on `dir`'s files with the header deadline `header` and a
-/// keep-alive timeout long enough not to close a connection first.
-fn patient(dir: &Dir, ca: &Ca, header: Duration) -> StatusReporterBuilder {
-    StatusReporter::builder()
-        .tls(server_files(dir, ca))
+/// `builder` with the header deadline `header` and a keep-alive timeout
+/// long enough not to close a connection first.
+fn patient(builder: StatusReporterBuilder, header: Duration) -> StatusReporterBuilder {
+    builder
         .header_read_timeout(header)
         .unwrap()
         .keep_alive_timeout(Duration::from_secs(60))
@@ -115,6 +114,52 @@ async fn serve(builder: StatusReporterBuilder) -> (StatusReporter, ServerHandle)
     mon.publish(json!({"status": "running"}));
     let server = mon.start_on(listener().await).expect("start_on");
     (mon, server)
+}
+
+/// A test's running TLS server: its files, signed by a CA made for it, in a
+/// directory made for it, and its reporter. The fields drop in the order
+/// the tests' own locals would: the server, the reporter, the CA, the
+/// directory last.
+struct Fixture {
+    server: ServerHandle,
+    _mon: StatusReporter,
+    ca: Ca,
+    dir: Dir,
+}
+
+impl Fixture {
+    /// A server on files signed by a new CA in the directory `name`, its
+    /// TLS builder configured by `configure`.
+    async fn serve(
+        name: &str,
+        configure: impl FnOnce(StatusReporterBuilder) -> StatusReporterBuilder,
+    ) -> Self {
+        let dir = Dir::new(name);
+        let ca = Ca::new("CA");
+        let builder = configure(StatusReporter::builder().tls(server_files(&dir, &ca)));
+        let (mon, server) = serve(builder).await;
+        Fixture {
+            server,
+            _mon: mon,
+            ca,
+            dir,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// `request` by a client that trusts the CA and has no certificate.
+    async fn exchange(&self, request: &str) -> std::io::Result<Vec<u8>> {
+        exchange_tls(self.addr(), client_config(&self.ca, None, None), request).await
+    }
+
+    /// A GET of the state by a client that trusts the CA and has no
+    /// certificate.
+    async fn get(&self) -> std::io::Result<Reply> {
+        get_tls(self.addr(), client_config(&self.ca, None, None)).await
+    }
 }
 
 fn client_config(
@@ -223,10 +268,8 @@ async fn the_minimum_version_is_honoured() {
 
 #[tokio::test]
 async fn plaintext_http_to_the_tls_port_is_refused() {
-    let dir = Dir::new("plain");
-    let ca = Ca::new("CA");
-    let (_mon, server) = serve(StatusReporter::builder().tls(server_files(&dir, &ca))).await;
-    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let fx = Fixture::serve("plain", |b| b).await;
+    let mut stream = TcpStream::connect(fx.addr()).await.unwrap();
     stream.write_all(GET.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     let read = tokio::time::timeout(LIMIT, stream.read_to_end(&mut out))
@@ -240,9 +283,9 @@ async fn plaintext_http_to_the_tls_port_is_refused() {
         String::from_utf8_lossy(&out)
     );
     // The server goes on serving TLS.
-    let reply = get_tls(server.local_addr(), client_config(&ca, None, None)).await;
+    let reply = fx.get().await;
     assert_eq!(reply.expect("served").status, 200);
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 #[tokio::test]
@@ -334,79 +377,55 @@ async fn a_certificate_replaced_on_disk_is_picked_up_by_the_next_connection() {
 
 #[tokio::test]
 async fn basic_auth_over_tls() {
-    let dir = Dir::new("auth");
-    let ca = Ca::new("CA");
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .basic_auth_user("prometheus", &bcrypt::hash("secret", 4).unwrap())
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
-    let addr = server.local_addr();
-    let reply = get_tls(addr, client_config(&ca, None, None)).await.unwrap();
+    let fx = Fixture::serve("auth", |b| {
+        b.basic_auth_user("prometheus", &bcrypt::hash("secret", 4).unwrap())
+            .unwrap()
+    })
+    .await;
+    let reply = fx.get().await.unwrap();
     assert_eq!(reply.status, 401);
     let request = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Basic cHJvbWV0aGV1czpzZWNyZXQ=\r\n\r\n";
-    let raw = exchange_tls(addr, client_config(&ca, None, None), request)
-        .await
-        .unwrap();
+    let raw = fx.exchange(request).await.unwrap();
     assert_eq!(parse(&raw).status, 200);
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 #[tokio::test]
 async fn a_handshake_that_never_comes_is_cut_like_a_slow_request_head() {
-    let dir = Dir::new("slow");
-    let ca = Ca::new("CA");
     let timeout = Duration::from_millis(600);
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .header_read_timeout(timeout)
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
+    let fx = Fixture::serve("slow", |b| b.header_read_timeout(timeout).unwrap()).await;
     // Nothing at all, then half a ClientHello.
     for opening in [&b""[..], &[0x16, 0x03, 0x01, 0x00, 0xf0, 0x01][..]] {
-        let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        let mut stream = TcpStream::connect(fx.addr()).await.unwrap();
         stream.write_all(opening).await.unwrap();
         let closed = time_to_close(&mut stream, LIMIT).await.expect("cut off");
         http_support::assert_closed_near(closed, timeout);
     }
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 #[tokio::test]
 async fn an_oversized_head_over_tls_is_answered_431() {
-    let dir = Dir::new("big");
-    let ca = Ca::new("CA");
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .max_header_size(2048)
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
+    let fx = Fixture::serve("big", |b| b.max_header_size(2048).unwrap()).await;
     let request = format!(
         "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
         "a".repeat(4096)
     );
-    let raw = exchange_tls(
-        server.local_addr(),
-        client_config(&ca, None, None),
-        &request,
-    )
-    .await;
+    let raw = fx.exchange(&request).await;
     assert_eq!(parse(&raw.expect("answered")).status, 431);
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 #[tokio::test]
 async fn the_per_address_cap_holds_on_the_tls_listener() {
-    let dir = Dir::new("cap");
-    let ca = Ca::new("CA");
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .max_connections_per_address(2)
-        .unwrap()
-        .header_read_timeout(Duration::from_secs(30))
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
-    let addr = server.local_addr();
+    let fx = Fixture::serve("cap", |b| {
+        b.max_connections_per_address(2)
+            .unwrap()
+            .header_read_timeout(Duration::from_secs(30))
+            .unwrap()
+    })
+    .await;
+    let addr = fx.addr();
     let held = connect(addr, 2).await;
     // Let the accept loop admit the two before the third arrives.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -418,14 +437,11 @@ async fn the_per_address_cap_holds_on_the_tls_listener() {
     drop(held);
     // With the two gone, a client is served again.
     let served = http_support::wait_for(LIMIT, || async {
-        get_tls(addr, client_config(&ca, None, None))
-            .await
-            .ok()
-            .filter(|r| r.status == 200)
+        fx.get().await.ok().filter(|r| r.status == 200)
     })
     .await;
     assert!(served.is_some());
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 /// A TLS connection to `addr` whose handshake has completed, trusting `ca`
@@ -450,12 +466,9 @@ async fn handshake(
 
 #[tokio::test]
 async fn a_head_trickled_after_the_handshake_is_cut_at_the_header_deadline() {
-    let dir = Dir::new("trickle");
-    let ca = Ca::new("CA");
     let timeout = Duration::from_millis(900);
-    let builder = patient(&dir, &ca, timeout);
-    let (_mon, server) = serve(builder).await;
-    let tls = handshake(server.local_addr(), &ca, &[]).await;
+    let fx = Fixture::serve("trickle", |b| patient(b, timeout)).await;
+    let tls = handshake(fx.addr(), &fx.ca, &[]).await;
     // A slowloris over TLS: the head three bytes at a time, every 100 ms,
     // never finished (at most 100 writes, 10 s), while the other half
     // waits for the server to close.
@@ -483,56 +496,50 @@ async fn a_head_trickled_after_the_handshake_is_cut_at_the_header_deadline() {
     }
     http_support::assert_closed_near(start.elapsed(), timeout);
     // A client that sends its head at once is still served.
-    let reply = get_tls(server.local_addr(), client_config(&ca, None, None)).await;
+    let reply = fx.get().await;
     assert_eq!(reply.expect("served").status, 200);
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 #[tokio::test]
 async fn a_full_tls_server_closes_its_longest_idle_connection_for_a_new_client() {
-    let dir = Dir::new("total");
-    let ca = Ca::new("CA");
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .max_connections(2)
-        .unwrap()
-        .keep_alive_timeout(Duration::from_secs(60))
-        .unwrap()
-        .header_read_timeout(Duration::from_secs(30))
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
-    let addr = server.local_addr();
+    let fx = Fixture::serve("total", |b| {
+        b.max_connections(2)
+            .unwrap()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .unwrap()
+            .header_read_timeout(Duration::from_secs(30))
+            .unwrap()
+    })
+    .await;
     // Two connections past their handshake, idle: the cap is full.
-    let mut oldest = handshake(addr, &ca, &[]).await;
+    let mut oldest = handshake(fx.addr(), &fx.ca, &[]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut newer = handshake(addr, &ca, &[]).await;
+    let mut newer = handshake(fx.addr(), &fx.ca, &[]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    let reply = fx.get().await;
     assert_eq!(reply.expect("served although the cap was full").status, 200);
     http_support::assert_only_the_oldest_closed(&mut oldest, &mut newer).await;
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 #[tokio::test]
 async fn a_full_tls_server_evicts_a_stalled_handshake_at_once() {
-    let dir = Dir::new("total-stalled");
-    let ca = Ca::new("CA");
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .max_connections(1)
-        .unwrap()
-        .header_read_timeout(Duration::from_secs(30))
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
-    let addr = server.local_addr();
-    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    let fx = Fixture::serve("total-stalled", |b| {
+        b.max_connections(1)
+            .unwrap()
+            .header_read_timeout(Duration::from_secs(30))
+            .unwrap()
+    })
+    .await;
+    let mut stalled = TcpStream::connect(fx.addr()).await.unwrap();
     stalled
         .write_all(&[0x16, 0x03, 0x01, 0x00, 0xf0, 0x01])
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
-    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    let reply = fx.get().await;
     assert_eq!(reply.expect("served").status, 200);
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -545,7 +552,7 @@ async fn a_full_tls_server_evicts_a_stalled_handshake_at_once() {
             .is_some(),
         "the stalled handshake was evicted"
     );
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 async fn connect(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
@@ -594,24 +601,22 @@ fn the_readme_web_config_loads() {
 
 #[tokio::test]
 async fn stalled_handshakes_are_cut_sooner_when_the_server_is_under_pressure() {
-    let dir = Dir::new("pressure");
-    let ca = Ca::new("CA");
     let hurried = Duration::from_millis(800);
     let header_timeout = Duration::from_secs(4);
-    let builder = StatusReporter::builder()
-        .tls(server_files(&dir, &ca))
-        .max_connections(16)
-        .unwrap()
-        .max_connections_per_address(64)
-        .unwrap()
-        .keep_alive_timeout(Duration::from_secs(60))
-        .unwrap()
-        .header_read_timeout(header_timeout)
-        .unwrap()
-        .header_read_timeout_under_pressure(hurried)
-        .unwrap();
-    let (_mon, server) = serve(builder).await;
-    let addr = server.local_addr();
+    let fx = Fixture::serve("pressure", |b| {
+        b.max_connections(16)
+            .unwrap()
+            .max_connections_per_address(64)
+            .unwrap()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .unwrap()
+            .header_read_timeout(header_timeout)
+            .unwrap()
+            .header_read_timeout_under_pressure(hurried)
+            .unwrap()
+    })
+    .await;
+    let addr = fx.addr();
     let start = std::time::Instant::now();
     // 8 of 16 in the header phase, each stalled in the middle of its
     // ClientHello: pressure.
@@ -625,7 +630,7 @@ async fn stalled_handshakes_are_cut_sooner_when_the_server_is_under_pressure() {
         streams.push(stream);
     }
     // A client that completes its handshake at once is served...
-    let reply = get_tls(addr, client_config(&ca, None, None)).await;
+    let reply = fx.get().await;
     assert_eq!(reply.expect("served under pressure").status, 200);
     // ...and stalled handshakes are cut at the shorter deadline until a
     // quarter of the cap is left in the header phase.
@@ -643,7 +648,7 @@ async fn stalled_handshakes_are_cut_sooner_when_the_server_is_under_pressure() {
     for &late in &closed[4..] {
         http_support::assert_closed_near(late, header_timeout);
     }
-    server.stop().await;
+    fx.server.stop().await;
 }
 
 mod http2 {
@@ -700,13 +705,8 @@ mod http2 {
 
     #[tokio::test]
     async fn http2_is_negotiated_and_authenticated() {
-        let dir = Dir::new("h2");
-        let ca = Ca::new("CA");
-        let builder = StatusReporter::builder()
-            .tls(server_files(&dir, &ca))
-            .bearer_token("t");
-        let (_mon, server) = serve(builder).await;
-        let (mut send, _conn) = connect(server.local_addr(), &ca).await;
+        let fx = Fixture::serve("h2", |b| b.bearer_token("t")).await;
+        let (mut send, _conn) = connect(fx.addr(), &fx.ca).await;
         let (status, version, _) = get(&mut send, &[]).await.unwrap();
         assert_eq!((status, version), (401, Version::HTTP_2));
         let (status, _, body) = get(&mut send, &[("authorization", "Bearer t")])
@@ -716,49 +716,41 @@ mod http2 {
         assert!(body.contains("\"running\""), "{body}");
         // HTTP/1.1 clients are still served on the same port.
         let request = "GET /mon/v1/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer t\r\n\r\n";
-        let raw = exchange_tls(server.local_addr(), client_config(&ca, None, None), request).await;
+        let raw = fx.exchange(request).await;
         assert_eq!(parse(&raw.unwrap()).status, 200);
-        server.stop().await;
+        fx.server.stop().await;
     }
 
     #[tokio::test]
     async fn an_http2_connection_closes_after_its_last_allowed_request() {
-        let dir = Dir::new("h2-max");
-        let ca = Ca::new("CA");
-        let builder = StatusReporter::builder()
-            .tls(server_files(&dir, &ca))
-            .max_requests_per_connection(3)
-            .unwrap()
-            .keep_alive_timeout(Duration::from_secs(60))
-            .unwrap();
-        let (_mon, server) = serve(builder).await;
-        let (mut send, conn) = connect(server.local_addr(), &ca).await;
+        let fx = Fixture::serve("h2-max", |b| {
+            b.max_requests_per_connection(3)
+                .unwrap()
+                .keep_alive_timeout(Duration::from_secs(60))
+                .unwrap()
+        })
+        .await;
+        let (mut send, conn) = connect(fx.addr(), &fx.ca).await;
         for _ in 0..3 {
             assert_eq!(get(&mut send, &[]).await.unwrap().0, 200);
         }
         let ended = tokio::time::timeout(LIMIT, conn).await;
         assert!(ended.is_ok(), "the server ended the connection");
-        server.stop().await;
+        fx.server.stop().await;
     }
 
     #[tokio::test]
     async fn an_idle_http2_connection_closes_after_the_keep_alive_timeout() {
-        let dir = Dir::new("h2-idle");
-        let ca = Ca::new("CA");
         let timeout = Duration::from_millis(600);
-        let builder = StatusReporter::builder()
-            .tls(server_files(&dir, &ca))
-            .keep_alive_timeout(timeout)
-            .unwrap();
-        let (_mon, server) = serve(builder).await;
+        let fx = Fixture::serve("h2-idle", |b| b.keep_alive_timeout(timeout).unwrap()).await;
         let start = std::time::Instant::now();
-        let (_send, conn) = connect(server.local_addr(), &ca).await;
+        let (_send, conn) = connect(fx.addr(), &fx.ca).await;
         tokio::time::timeout(LIMIT, conn)
             .await
             .expect("closed by the server")
             .ok();
         http_support::assert_closed_near(start.elapsed(), timeout);
-        server.stop().await;
+        fx.server.stop().await;
     }
 
     /// The client preface and an empty SETTINGS frame.
@@ -766,16 +758,13 @@ mod http2 {
 
     #[tokio::test]
     async fn an_http2_head_that_never_ends_is_cut_at_the_header_deadline() {
-        let dir = Dir::new("h2-trickle");
-        let ca = Ca::new("CA");
         let timeout = Duration::from_millis(800);
-        let builder = patient(&dir, &ca, timeout);
-        let (_mon, server) = serve(builder).await;
+        let fx = Fixture::serve("h2-trickle", |b| patient(b, timeout)).await;
         // The preface, then a HEADERS frame that announces 64 bytes and
         // sends 4; and a client that sends its preface and nothing else.
         let partial: &[u8] = b"\0\0\x40\x01\x04\0\0\0\x01\x82\x86\x84\x41";
         for rest in [partial, &b""[..]] {
-            let mut tls = handshake(server.local_addr(), &ca, &[b"h2"]).await;
+            let mut tls = handshake(fx.addr(), &fx.ca, &[b"h2"]).await;
             assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
             let start = std::time::Instant::now();
             tls.write_all(PREFACE).await.unwrap();
@@ -784,7 +773,7 @@ mod http2 {
             let closed = time_to_close(&mut tls, LIMIT).await.expect("cut off");
             http_support::assert_closed_near(closed.max(start.elapsed()), timeout);
         }
-        server.stop().await;
+        fx.server.stop().await;
     }
 
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS, read from the first
@@ -816,21 +805,21 @@ mod http2 {
 
     #[tokio::test]
     async fn the_http2_stream_cap_is_announced_and_configurable() {
-        let dir = Dir::new("h2-streams");
-        let ca = Ca::new("CA");
-        let (_mon, server) = serve(StatusReporter::builder().tls(server_files(&dir, &ca))).await;
-        assert_eq!(announced_streams(server.local_addr(), &ca).await, Some(16));
-        server.stop().await;
+        let fx = Fixture::serve("h2-streams", |b| b).await;
+        let ca = &fx.ca;
+        assert_eq!(announced_streams(fx.addr(), ca).await, Some(16));
+        fx.server.stop().await;
+        // Again on the same directory and CA, with a lower cap.
         let builder = StatusReporter::builder()
-            .tls(server_files(&dir, &ca))
+            .tls(server_files(&fx.dir, ca))
             .http2_max_streams(3)
             .unwrap();
         let (_mon, server) = serve(builder).await;
-        assert_eq!(announced_streams(server.local_addr(), &ca).await, Some(3));
+        assert_eq!(announced_streams(server.local_addr(), ca).await, Some(3));
         // Eight requests at once on one connection: each is answered or,
         // past the cap, refused with REFUSED_STREAM (a client may retry
         // those); at least the three the cap allows are answered.
-        let (send, _conn) = connect(server.local_addr(), &ca).await;
+        let (send, _conn) = connect(server.local_addr(), ca).await;
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let mut send = send.clone();
@@ -856,19 +845,13 @@ mod http2 {
 
     #[tokio::test]
     async fn an_oversized_head_over_http2_is_not_served() {
-        let dir = Dir::new("h2-big");
-        let ca = Ca::new("CA");
-        let builder = StatusReporter::builder()
-            .tls(server_files(&dir, &ca))
-            .max_header_size(2048)
-            .unwrap();
-        let (_mon, server) = serve(builder).await;
-        let (mut send, _conn) = connect(server.local_addr(), &ca).await;
+        let fx = Fixture::serve("h2-big", |b| b.max_header_size(2048).unwrap()).await;
+        let (mut send, _conn) = connect(fx.addr(), &fx.ca).await;
         let big = "a".repeat(4096);
         let (status, _, _) = get(&mut send, &[("x-big", &big)]).await.unwrap();
         assert_eq!(status, 431);
         // The connection goes on serving.
         assert_eq!(get(&mut send, &[]).await.unwrap().0, 200);
-        server.stop().await;
+        fx.server.stop().await;
     }
 }

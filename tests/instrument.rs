@@ -272,3 +272,24 @@ fn guards_time_and_track() {
     assert!(r.is_err());
     assert_eq!(busy.get(), 0.0);
 }
+
+#[test]
+fn a_system_stamp_measures_what_the_precise_clock_measures() {
+    // The stamp's one conversion (seconds per raw unit) against the
+    // precise clock's scaling of each reading, over the same span.
+    let clock = monsta::Clock::system();
+    let before = clock.precise();
+    let stamp = clock.stamp();
+    std::thread::sleep(Duration::from_millis(30));
+    let secs = clock.seconds_since(stamp);
+    let since = clock.since(stamp);
+    let precise = clock.precise() - before;
+    assert!(secs >= 0.030, "seconds_since {secs}");
+    assert!(since >= Duration::from_millis(30), "since {since:?}");
+    assert!(
+        since <= precise,
+        "since {since:?}, precise span {precise:?}"
+    );
+    let rel = (secs - since.as_secs_f64()).abs() / since.as_secs_f64();
+    assert!(rel < 1e-3, "seconds_since {secs} against since {since:?}");
+}

@@ -7,64 +7,20 @@
 mod http_support;
 
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use http_support::get_blocking;
-
-/// Kills the example when the test ends, passed or not.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `target/<profile>/examples/runtime`, built here if `cargo test` did not.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("runtime{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let target_dir = profile_dir.parent().expect("target dir");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args([
-                "build",
-                "--example",
-                "runtime",
-                "--features",
-                "derive http runtime",
-            ])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building the runtime example failed");
-    }
-    binary
-}
+use http_support::{
+    example::{Running, example, free_port},
+    get_blocking,
+};
 
 #[test]
 fn the_runtime_example_shows_its_stalls_and_tasks() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     let _child = Running(
-        Command::new(example())
+        Command::new(example("runtime", "derive http runtime"))
             .env("MONSTA_HOST", "127.0.0.1")
             .env("MONSTA_PORT", port.to_string())
             .stdout(Stdio::null())

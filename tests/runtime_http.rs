@@ -228,10 +228,13 @@ async fn failing_callbacks_leave_the_probe_and_the_endpoint_alone() {
                 panic!("the callback fails");
             }
         })
-        .callback(|s| {
-            if s.seq == 4 {
-                // Hangs (for longer than the test).
-                std::thread::sleep(Duration::from_secs(20));
+        .callback({
+            let hung = std::sync::atomic::AtomicBool::new(false);
+            move |_| {
+                if !hung.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    // The first call hangs (for longer than the test).
+                    std::thread::sleep(Duration::from_secs(20));
+                }
             }
         })
         .start()
@@ -242,8 +245,12 @@ async fn failing_callbacks_leave_the_probe_and_the_endpoint_alone() {
     let rt = wait_for(LIMIT, || async {
         let body = get(addr, "/mon/v1/state").await.json();
         let rt = body["internal"]["runtime"].clone();
-        (rt["samples"].as_u64() >= Some(40) && rt["callbacks_timed_out"].as_u64() >= Some(1))
-            .then_some(rt)
+        // A panic is counted once it has unwound, which (with a backtrace
+        // to print) can take longer than the samples do.
+        (rt["samples"].as_u64() >= Some(40)
+            && rt["callbacks_timed_out"].as_u64() >= Some(1)
+            && rt["callbacks_panicked"].as_u64() >= Some(1))
+        .then_some(rt)
     })
     .await
     .expect("the probe and the endpoint go on");

@@ -95,6 +95,9 @@ struct SystemBase {
     source: quanta::Clock,
     /// The source's raw reading at the origin.
     start: u64,
+    /// Seconds per raw unit of `source`, for [`Clock::seconds_since`]: one
+    /// multiplication per span instead of a scaling per reading.
+    secs_per_tick: f64,
     /// The refresh thread; `None` if it could not be spawned, and then every
     /// reading goes to the system clock: slower, still correct.
     upkeep: Option<Thread>,
@@ -110,8 +113,21 @@ impl SystemBase {
     }
 }
 
+/// The system clock's base, made on first use.
+static BASE: OnceLock<SystemBase> = OnceLock::new();
+
+/// [`BASE`]: inline once it is made (a load and a compare), the making out
+/// of line.
+#[inline]
 fn system_base() -> &'static SystemBase {
-    static BASE: OnceLock<SystemBase> = OnceLock::new();
+    match BASE.get() {
+        Some(base) => base,
+        None => system_base_init(),
+    }
+}
+
+#[cold]
+fn system_base_init() -> &'static SystemBase {
     BASE.get_or_init(|| {
         let upkeep = std::thread::Builder::new()
             .name("monsta-clock".into())
@@ -119,7 +135,12 @@ fn system_base() -> &'static SystemBase {
             .ok()
             .map(|h| h.thread().clone());
         let source = quanta::Clock::new();
+        // The source's calibrated scale, read over 2^40 units so that
+        // quanta's integer rounding is below 1e-12 of it.
+        const SPAN: u64 = 1 << 40;
+        let secs_per_tick = source.delta_as_nanos(0, SPAN) as f64 * 1e-9 / SPAN as f64;
         SystemBase {
+            secs_per_tick,
             start: source.raw(),
             source,
             upkeep,
@@ -300,13 +321,74 @@ impl Clock {
         }
     }
 
+    /// A precise reading in the clock's own units, to time a span with
+    /// [`seconds_since`](Self::seconds_since): the cheapest way to measure
+    /// how long something took, one raw read at each end and a single
+    /// conversion (what [`instrument`](crate::instrument) uses). The system
+    /// clock's stamp is the CPU's time-stamp counter (or the monotonic clock
+    /// where the counter is not invariant); a [`ManualClock`]'s is its
+    /// manual time. A stamp only means something to the clock that made it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use monsta_core::clock::ManualClock;
+    ///
+    /// let manual = ManualClock::new();
+    /// let clock = manual.clock();
+    /// let start = clock.stamp();
+    /// manual.advance(Duration::from_millis(250));
+    /// assert_eq!(clock.seconds_since(start), 0.25);
+    /// assert_eq!(clock.since(start), Duration::from_millis(250));
+    /// ```
+    #[inline]
+    pub fn stamp(&self) -> Stamp {
+        if self.0.system {
+            Stamp(system_base().source.raw())
+        } else {
+            Stamp(self.0.mono.load(Ordering::Acquire))
+        }
+    }
+
+    /// The seconds from `start` (a [`stamp`](Self::stamp) of this clock) to
+    /// now; zero if `start` is later than now (a counter read on another
+    /// core that runs ahead).
+    #[inline]
+    pub fn seconds_since(&self, start: Stamp) -> f64 {
+        if self.0.system {
+            let base = system_base();
+            base.source.raw().saturating_sub(start.0) as f64 * base.secs_per_tick
+        } else {
+            self.0.mono.load(Ordering::Acquire).saturating_sub(start.0) as f64 * 1e-9
+        }
+    }
+
+    /// [`seconds_since`](Self::seconds_since) as a [`Duration`], to the
+    /// nanosecond.
+    #[inline]
+    pub fn since(&self, start: Stamp) -> Duration {
+        if self.0.system {
+            let base = system_base();
+            Duration::from_nanos(base.source.delta_as_nanos(start.0, base.source.raw()))
+        } else {
+            Duration::from_nanos(self.0.mono.load(Ordering::Acquire).saturating_sub(start.0))
+        }
+    }
+
     /// The process-wide [`Clock::system`], borrowed: for code that needs a
     /// `&Clock` without holding a clone of one.
+    #[inline]
     pub fn system_ref() -> &'static Clock {
         static SYSTEM_CLOCK: LazyLock<Clock> = LazyLock::new(Clock::system);
         &SYSTEM_CLOCK
     }
 }
+
+/// A precise reading of a [`Clock`] in its own units: see
+/// [`Clock::stamp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(u64);
 
 /// A clock's time: the system's (one, [`SYSTEM`]) or a [`ManualClock`]'s.
 #[derive(Debug)]

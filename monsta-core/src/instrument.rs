@@ -21,7 +21,8 @@
 //!
 //! # Time
 //!
-//! Elapsed time is read with [`Clock::precise`] on the field's clock
+//! Elapsed time is read with [`Clock::stamp`] and [`Clock::seconds_since`]
+//! (the precise clock: one raw counter read at each end) on the field's clock
 //! ([`Record::clock`]: a [`SlidingPercentiles`]'
 //! own, the system clock for fields without one), not the coarse
 //! millisecond tick that the fields' windows read, which would record zero
@@ -97,6 +98,7 @@ use pin_project_lite::pin_project;
 
 use crate::{
     Clock,
+    clock::Stamp,
     fields::{Counter, Ewma, Gauge, Histogram, RunningStats, SlidingPercentiles},
 };
 
@@ -158,12 +160,6 @@ impl Record for SlidingPercentiles {
     fn clock(&self) -> &Clock {
         SlidingPercentiles::clock(self)
     }
-}
-
-/// Seconds between two [`Clock::precise_nanos`] readings.
-#[inline]
-fn seconds(start: u64, end: u64) -> f64 {
-    end.saturating_sub(start) as f64 * 1e-9
 }
 
 /// The extension methods of every future: see the [module](self).
@@ -331,7 +327,7 @@ pin_project! {
         inner: F,
         field: R,
         clock: Option<Clock>,
-        start: Option<u64>,
+        start: Option<Stamp>,
     }
 }
 
@@ -348,10 +344,10 @@ where
         let this = self.project();
         let field: &R::Target = this.field;
         let clock = this.clock.as_ref().unwrap_or_else(|| field.clock());
-        let start = *this.start.get_or_insert_with(|| clock.precise_nanos());
+        let start = *this.start.get_or_insert_with(|| clock.stamp());
         let out = this.inner.poll(cx);
         if out.is_ready() {
-            field.record(seconds(start, clock.precise_nanos()));
+            field.record(clock.seconds_since(start));
         }
         out
     }
@@ -468,7 +464,7 @@ where
 {
     field: R,
     clock: Option<Clock>,
-    start: u64,
+    start: Stamp,
     armed: bool,
 }
 
@@ -478,7 +474,7 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TimingGuard")
-            .field("start", &Duration::from_nanos(self.start))
+            .field("elapsed", &self.elapsed())
             .field("armed", &self.armed)
             .finish_non_exhaustive()
     }
@@ -502,7 +498,7 @@ where
     R: Deref,
     R::Target: Record,
 {
-    let start = field.clock().precise_nanos();
+    let start = field.clock().stamp();
     TimingGuard {
         field,
         clock: None,
@@ -532,7 +528,7 @@ where
     TimingGuard {
         field,
         clock: Some(clock.clone()),
-        start: clock.precise_nanos(),
+        start: clock.stamp(),
         armed: true,
     }
 }
@@ -547,7 +543,7 @@ where
 
     /// The time since the guard was made.
     pub fn elapsed(&self) -> Duration {
-        Duration::from_nanos(self.clock().precise_nanos().saturating_sub(self.start))
+        self.clock().since(self.start)
     }
 
     /// Records now and returns the time recorded.
@@ -572,8 +568,7 @@ where
     #[inline]
     fn drop(&mut self) {
         if self.armed {
-            let end = self.clock().precise_nanos();
-            self.field.record(seconds(self.start, end));
+            self.field.record(self.clock().seconds_since(self.start));
         }
     }
 }

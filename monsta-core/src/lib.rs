@@ -52,3 +52,60 @@ pub use jiff::SignedDuration;
 /// An instant in wall-clock time ([`jiff::Timestamp`]).
 pub use jiff::Timestamp;
 pub use state::{AppState, FieldInfo, FieldKind, StateGuard, Tx, Visitor};
+
+/// What `#[derive(AppState)]` expands to refers to (through `monsta`, or
+/// `#[monsta(crate = "monsta_core")]` inside this workspace). Not public
+/// API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{
+        fields::{AttrValue, Build, Field, FieldConfig},
+        keys::Key,
+        state::LockSet,
+        *,
+    };
+    pub use serde;
+    pub use serde_json;
+
+    // Prelude items, so generated code works whatever the user's scope
+    // shadows (`Result`, `Option`, `Default`, ...).
+    pub use core::{
+        default::Default,
+        option::Option::{self, None, Some},
+        panic,
+        result::Result::{self, Err, Ok},
+        time::Duration,
+    };
+    pub use std::vec::Vec;
+
+    /// The derive's assertion that a field's type is a monsta field.
+    pub const fn assert_field<T: Field>() {}
+
+    /// The derive's assertion that a field's type is a monsta field it can
+    /// build from the attributes.
+    pub const fn assert_build<T: Build>() {}
+
+    /// The keys of a `flatten` field's type: the derive's assertion that it
+    /// is a state, and its part of the key check.
+    pub const fn state_keys<T: AppState>() -> &'static [Key] {
+        T::KEYS
+    }
+
+    /// The metric families of a field's type, for the derive's check of
+    /// metric names.
+    pub const fn field_families<T: Field>() -> &'static [export::Family] {
+        T::FAMILIES
+    }
+
+    /// The metric families of every `Value<T>`.
+    pub const fn value_families() -> &'static [export::Family] {
+        <fields::Value<()> as Field>::FAMILIES
+    }
+
+    /// The derive's assertion that the `T` of a `Value<T>` field can be one.
+    pub const fn assert_value<T: fields::ValueType>() {}
+
+    /// The derive's assertion that a `Value<T>` without `default` can start
+    /// at `T::default()`.
+    pub const fn assert_default_value<T: fields::DefaultValue>() {}
+}

@@ -27,13 +27,16 @@
 //! holds the lock), written only by the holder and cleared before it lets
 //! go, so a thread that finds its own number there holds the lock. An
 //! uncontended lock costs what a reentrant mutex costs: one
-//! compare-exchange to take it and one to release it; a contended one spins
-//! a little before it waits on the stripe's condition variable.
+//! compare-exchange to take it (tried first, before anything is read) and
+//! one to release it; the guard of a state remembers whether its address
+//! went to the slot or the table, so releasing reads nothing else first. A
+//! contended lock spins a little before it waits on the stripe's condition
+//! variable.
 //!
 //! No `unsafe`: a guard holds the addresses it locked and unlocks them on
 //! drop; the guard is not `Send`, so it is dropped on the thread that locked.
 
-use std::marker::PhantomData;
+use std::{marker::PhantomData, mem::ManuallyDrop};
 
 use crossbeam_utils::CachePadded;
 
@@ -51,7 +54,9 @@ struct Stripe {
     slot: AtomicUsize,
     /// The number of the thread that holds the slot's address (0: none).
     owner: AtomicUsize,
-    /// How often the owner holds it; touched by the owner only.
+    /// How many times the owner holds it beyond the first: 0 for a single
+    /// hold, and so 0 whenever the slot is free (a first lock writes
+    /// nothing here); touched by the owner only.
     depth: AtomicUsize,
     slow: Mutex<Slow>,
     released: Condvar,
@@ -120,46 +125,64 @@ fn me() -> usize {
 const SPINS: u32 = 8;
 
 /// Locks `addr` (not 0, even: a state's address), waiting while another
-/// thread holds it; reentrant.
+/// thread holds it; reentrant. Returns whether the address is held in its
+/// stripe's slot (else in the stripe's table), for [`unlock_held`].
 #[inline]
-fn lock(addr: usize, me: usize) {
+fn lock(addr: usize, me: usize) -> bool {
     let stripe = stripe(addr);
+    // The uncontended first lock: one compare-exchange, nothing read
+    // before it.
+    take_slot(stripe, addr, me) || lock_held_or_contended(stripe, addr, me)
+}
+
+/// Takes the stripe's empty slot for `addr`, as this thread's, once.
+#[inline]
+fn take_slot(stripe: &Stripe, addr: usize, me: usize) -> bool {
+    let taken = stripe
+        .slot
+        .compare_exchange(0, addr, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok();
+    if taken {
+        stripe.owner.store(me, Ordering::Relaxed);
+    }
+    taken
+}
+
+/// [`lock`] when the slot is taken: by this thread (reentry), by another
+/// (spin a little, then wait), or in slow mode.
+#[inline(never)]
+fn lock_held_or_contended(stripe: &Stripe, addr: usize, me: usize) -> bool {
     if stripe.slot.load(Ordering::Relaxed) & !SLOW == addr
         && stripe.owner.load(Ordering::Relaxed) == me
     {
         stripe.depth.fetch_add(1, Ordering::Relaxed);
-        return;
+        return true;
     }
     for spin in 0..SPINS {
-        if stripe
-            .slot
-            .compare_exchange(0, addr, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            stripe.owner.store(me, Ordering::Relaxed);
-            stripe.depth.store(1, Ordering::Relaxed);
-            return;
-        }
         // Held by another thread, or the stripe is in slow mode; when this
         // thread holds the slot with another state, only the table helps.
         if stripe.owner.load(Ordering::Relaxed) == me {
             break;
         }
         (0..1u32 << spin).for_each(|_| std::hint::spin_loop());
+        if take_slot(stripe, addr, me) {
+            return true;
+        }
     }
-    lock_slow(stripe, addr, me);
+    lock_slow(stripe, addr, me)
 }
 
 #[cold]
-fn lock_slow(stripe: &Stripe, addr: usize, me: usize) {
+fn lock_slow(stripe: &Stripe, addr: usize, me: usize) -> bool {
     let mut slow = stripe.slow.lock();
     if let Some(held) = slow.find(addr).filter(|h| h.owner == me) {
         held.depth += 1;
-        return;
+        return false;
     }
     // From here on, the slot changes only under this mutex: a fast lock
     // needs the word to be 0, a fast unlock needs it to be a bare address.
     stripe.slot.fetch_or(SLOW, Ordering::AcqRel);
+    let in_slot;
     loop {
         let held_in_slot = stripe.slot.load(Ordering::Acquire) & !SLOW;
         if held_in_slot == addr || slow.find(addr).is_some() {
@@ -168,10 +191,11 @@ fn lock_slow(stripe: &Stripe, addr: usize, me: usize) {
             slow.waiters -= 1;
             continue;
         }
-        if held_in_slot == 0 {
+        in_slot = held_in_slot == 0;
+        if in_slot {
             stripe.slot.store(addr | SLOW, Ordering::Release);
             stripe.owner.store(me, Ordering::Relaxed);
-            stripe.depth.store(1, Ordering::Relaxed);
+            stripe.depth.store(0, Ordering::Relaxed);
         } else {
             slow.table.push(Held {
                 addr,
@@ -184,17 +208,27 @@ fn lock_slow(stripe: &Stripe, addr: usize, me: usize) {
     if !slow.busy() {
         stripe.slot.fetch_and(!SLOW, Ordering::AcqRel);
     }
+    in_slot
 }
 
-/// Unlocks `addr`, which this thread holds.
+/// Unlocks `addr`, which this thread holds, finding where.
 #[inline]
 fn unlock(addr: usize, me: usize) {
     let stripe = stripe(addr);
-    if stripe.slot.load(Ordering::Relaxed) & !SLOW == addr
-        && stripe.owner.load(Ordering::Relaxed) == me
-    {
+    let in_slot = stripe.slot.load(Ordering::Relaxed) & !SLOW == addr
+        && stripe.owner.load(Ordering::Relaxed) == me;
+    unlock_held(addr, me, in_slot);
+}
+
+/// Unlocks `addr`, which this thread holds in its stripe's slot if
+/// `in_slot` (what [`lock`] returned: an address stays where it was locked
+/// until its last unlock), else in the table.
+#[inline]
+fn unlock_held(addr: usize, me: usize, in_slot: bool) {
+    let stripe = stripe(addr);
+    if in_slot {
         let depth = stripe.depth.load(Ordering::Relaxed);
-        if depth > 1 {
+        if depth > 0 {
             stripe.depth.store(depth - 1, Ordering::Relaxed);
             return;
         }
@@ -282,6 +316,7 @@ impl LockSet {
         }
     }
 
+    #[cfg(test)]
     fn addrs(&self) -> &[usize] {
         match &self.more {
             Some(more) => more,
@@ -296,10 +331,20 @@ impl LockSet {
     #[inline]
     pub fn lock(self) -> StateGuard {
         let me = me();
-        self.addrs().iter().for_each(|&addr| lock(addr, me));
+        // A state without flattened children, the common case, locks its
+        // one address without a loop.
+        let in_slot = match &self.more {
+            None if self.one != 0 => lock(self.one, me),
+            None => false,
+            Some(more) => {
+                lock_all(more, me);
+                false
+            }
+        };
         StateGuard {
             set: self,
             me,
+            in_slot,
             _not_send: PhantomData,
         }
     }
@@ -312,6 +357,8 @@ pub struct StateGuard {
     set: LockSet,
     /// The number of the thread that took it.
     me: usize,
+    /// Whether a set of one address holds it in its stripe's slot.
+    in_slot: bool,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -321,16 +368,48 @@ impl std::fmt::Debug for StateGuard {
     }
 }
 
+impl StateGuard {
+    /// Releases the lock now: what dropping the guard does, written out
+    /// where it is called (a drop that is also reached from an unwinding
+    /// path is a call of its own).
+    #[inline]
+    pub fn release(self) {
+        ManuallyDrop::new(self).unlock();
+    }
+
+    /// Unlocks what the guard holds. The set of several addresses is taken
+    /// out (and freed out of line), so nothing is left to drop.
+    #[inline]
+    fn unlock(&mut self) {
+        if let Some(more) = self.set.more.take() {
+            unlock_all(more, self.me);
+        } else if self.set.one != 0 {
+            unlock_held(self.set.one, self.me, self.in_slot);
+        }
+    }
+}
+
 impl Drop for StateGuard {
     #[inline]
     fn drop(&mut self) {
-        let me = self.me;
-        self.set
-            .addrs()
-            .iter()
-            .rev()
-            .for_each(|&addr| unlock(addr, me));
+        self.unlock();
     }
+}
+
+/// Locks a set of two or more addresses, in order.
+#[inline(never)]
+fn lock_all(addrs: &[usize], me: usize) {
+    addrs.iter().for_each(|&addr| {
+        lock(addr, me);
+    });
+}
+
+/// Unlocks a set of two or more addresses, in the reverse order, and
+/// frees it.
+#[inline(never)]
+#[allow(clippy::boxed_local, clippy::box_collection)]
+fn unlock_all(addrs: Box<Vec<usize>>, me: usize) {
+    addrs.iter().rev().for_each(|&addr| unlock(addr, me));
 }
 
 #[cfg(test)]
@@ -377,28 +456,112 @@ mod tests {
         drop(set.lock());
     }
 
-    #[test]
-    fn addresses_of_one_stripe_lock_independently() {
-        let (a, b) = colliding(0x10_0000);
+    /// Locks `addr` on another thread, and returns once it holds it; the
+    /// returned function has it unlock and end.
+    fn held_elsewhere(addr: usize) -> impl FnOnce() {
         let held = Arc::new(Barrier::new(2));
         let done = Arc::new(Barrier::new(2));
         let t = {
             let (held, done) = (held.clone(), done.clone());
             std::thread::spawn(move || {
-                lock(a, me());
+                let in_slot = lock(addr, me());
                 held.wait();
                 done.wait();
-                unlock(a, me());
+                unlock_held(addr, me(), in_slot);
             })
         };
         held.wait();
+        move || {
+            done.wait();
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn addresses_of_one_stripe_lock_independently() {
+        let (a, b) = colliding(0x10_0000);
+        let release = held_elsewhere(a);
         // `a` is held by the other thread, in the slot: `b` goes to the table.
         lock(b, me());
         unlock(b, me());
-        done.wait();
-        t.join().unwrap();
+        release();
         // Everything released: the fast path works again.
         assert_eq!(stripe(a).slot.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn guards_of_one_address_released_out_of_order_hold_it_until_the_last() {
+        let (a, _) = colliding(0x50_0000);
+        let outer = lock(a, me());
+        let inner = lock(a, me());
+        assert!(outer && inner, "both held in the slot");
+        let inside = Arc::new(AtomicBool::new(false));
+        let t = {
+            let inside = inside.clone();
+            std::thread::spawn(move || {
+                let held = lock(a, me());
+                inside.store(true, Ordering::SeqCst);
+                unlock_held(a, me(), held);
+            })
+        };
+        // The outer guard first: the inner one still holds the address.
+        unlock_held(a, me(), outer);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !inside.load(Ordering::SeqCst),
+            "released while a guard held it"
+        );
+        unlock_held(a, me(), inner);
+        t.join().unwrap();
+        assert!(inside.load(Ordering::SeqCst));
+        assert_eq!(stripe(a).slot.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_released_guard_unlocks_every_address_it_held() {
+        let values = [0u64; 4];
+        for set in [&values[..1], &values[..]] {
+            let mut locks = LockSet::default();
+            set.iter().for_each(|v| locks.add(v));
+            let guard = locks.lock();
+            guard.release();
+            for v in set {
+                let addr = std::ptr::from_ref(v) as usize;
+                // (Other tests may hold other addresses of the stripe.)
+                assert_ne!(stripe(addr).slot.load(Ordering::SeqCst) & !SLOW, addr);
+                assert!(stripe(addr).slow.lock().find(addr).is_none());
+            }
+        }
+        // Another thread takes them all at once.
+        let addrs: Vec<usize> = values
+            .iter()
+            .map(|v| std::ptr::from_ref(v) as usize)
+            .collect();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            lock_all(&addrs, me());
+            unlock_all(Box::new(addrs), me());
+            done.send(()).unwrap();
+        });
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the released addresses could be taken");
+    }
+
+    #[test]
+    fn an_address_locked_into_the_table_says_so_and_unlocks_from_there() {
+        let (a, b) = colliding(0x60_0000);
+        let release = held_elsewhere(a);
+        // `a` holds the slot: `b` goes to the table, and so does its reentry.
+        assert!(!lock(b, me()));
+        assert!(!lock(b, me()));
+        unlock_held(b, me(), false);
+        assert!(stripe(b).slow.lock().find(b).is_some(), "held once more");
+        unlock_held(b, me(), false);
+        assert!(stripe(b).slow.lock().find(b).is_none());
+        release();
+        assert_eq!(stripe(a).slot.load(Ordering::SeqCst), 0);
+        assert!(!stripe(a).slow.lock().busy());
     }
 
     #[test]
@@ -435,13 +598,19 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..20_000 {
                         let (addr, c) = if (i + t) % 2 == 0 { (a, 0) } else { (b, 1) };
-                        lock(addr, me());
+                        let in_slot = lock(addr, me());
                         // A non-atomic read-modify-write: lost if two threads
                         // were inside at once.
                         let v = counters[c].load(Ordering::Relaxed);
                         std::hint::spin_loop();
                         counters[c].store(v + 1, Ordering::Relaxed);
-                        unlock(addr, me());
+                        // Half the time as a guard unlocks (told where the
+                        // address is held), half finding it.
+                        if i % 4 < 2 {
+                            unlock_held(addr, me(), in_slot);
+                        } else {
+                            unlock(addr, me());
+                        }
                     }
                 })
             })

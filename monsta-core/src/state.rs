@@ -1,7 +1,7 @@
 //! The [`AppState`] trait that `#[derive(AppState)]` implements, scoped
 //! transactions, and the description of a state's fields.
 
-use std::{fmt::Debug, ops::Deref};
+use std::{fmt::Debug, marker::PhantomData, ops::Deref};
 
 use serde::{Serialize, de::DeserializeOwned, ser::SerializeMap};
 
@@ -83,15 +83,21 @@ pub trait AppState: Serialize + Send + Sync + Sized + 'static {
     /// Runs `f` with this state's lock held: no snapshot sees part of what
     /// `f` does, and transactions of other threads wait. The lock is released
     /// when `f` returns or panics; a panic propagates, without poisoning.
+    #[inline]
     fn transaction<R>(&self, f: impl FnOnce(&Tx<'_, Self>) -> R) -> R {
-        let tx = Tx {
+        let guard = self.lock();
+        let result = f(&Tx {
             state: self,
-            _guard: self.lock(),
-        };
-        f(&tx)
+            _guard: PhantomData,
+        });
+        // A panic in `f` drops the guard while unwinding; this is the
+        // release where `f` returns, without a call to the guard's drop.
+        guard.release();
+        result
     }
 
     /// Takes this state's lock (and its flattened children's).
+    #[inline]
     fn lock(&self) -> StateGuard {
         let mut set = LockSet::default();
         self.collect_locks(&mut set);
@@ -113,6 +119,7 @@ pub trait AppState: Serialize + Send + Sync + Sized + 'static {
 
     /// Adds this state's lock (and its flattened children's) to `set`.
     #[doc(hidden)]
+    #[inline]
     fn collect_locks(&self, set: &mut LockSet) {
         set.add(self);
     }
@@ -145,7 +152,9 @@ pub trait AppState: Serialize + Send + Sync + Sized + 'static {
 /// `#[derive(AppState)]` names it `MyStateTx<'a>` for `struct MyState`.
 pub struct Tx<'a, S> {
     state: &'a S,
-    _guard: StateGuard,
+    /// Not `Send` nor `Sync`, as the guard the transaction holds (released
+    /// by [`AppState::transaction`] itself, inline, when `f` returns).
+    _guard: PhantomData<StateGuard>,
 }
 
 impl<S> Deref for Tx<'_, S> {

@@ -235,6 +235,7 @@ fn expand(input: &Input) -> TokenStream {
             }
 
             #[doc = #transaction]
+            #[inline]
             #vis fn transaction<R>(&self, f: impl ::core::ops::FnOnce(&#tx<'_>) -> R) -> R {
                 <Self as #private::AppState>::transaction(self, f)
             }
@@ -279,6 +280,7 @@ fn expand(input: &Input) -> TokenStream {
                     }
                 }
 
+                #[inline]
                 fn collect_locks(&self, #locks: &mut #private::LockSet) {
                     #locks.add(self);
                     #(#lock_children)*

@@ -73,6 +73,17 @@ impl Published {
         }
     }
 
+    /// The same publication with `attached` beside it instead.
+    fn with_attached(&self, generation: u64, attached: Arc<[Attachment]>) -> Self {
+        Self::new(
+            generation,
+            self.base.clone(),
+            self.probe,
+            self.main.clone(),
+            attached,
+        )
+    }
+
     fn empty(generation: u64) -> Self {
         Self::new(
             generation,
@@ -228,13 +239,7 @@ impl Engine {
                 Clash::Key(key) => AttachError::Key(key.to_owned()),
             })?;
         }
-        let published = Published::new(
-            generation,
-            current.base.clone(),
-            current.probe,
-            current.main.clone(),
-            attached,
-        );
+        let published = current.with_attached(generation, attached);
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = &published.metrics {
             metrics
@@ -259,13 +264,8 @@ impl Engine {
             .filter(|a| a.name != name)
             .cloned()
             .collect();
-        self.published.store(Arc::new(Published::new(
-            generation,
-            current.base.clone(),
-            current.probe,
-            current.main.clone(),
-            attached,
-        )));
+        self.published
+            .store(Arc::new(current.with_attached(generation, attached)));
         true
     }
 

@@ -29,12 +29,14 @@ mod disabled {
 
     /// How the metrics of a published source are made: not at all without
     /// the feature.
+    /// (A field, not a unit struct, so that `MetricsOf::default()` reads
+    /// the same with and without the feature.)
     #[derive(Clone, Default)]
-    pub(crate) struct MetricsOf;
+    pub(crate) struct MetricsOf(());
 
     impl MetricsOf {
         pub(crate) fn of_state<S: AppState>(_state: &Arc<S>) -> Self {
-            MetricsOf
+            MetricsOf(())
         }
 
         pub(crate) fn with(&self, _attached: &[Attachment]) -> Metrics {

@@ -5,7 +5,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
     time::{Duration, Instant},
@@ -171,8 +171,10 @@ fn panicking_and_hanging_callbacks_stop_nothing() {
     let (release, hang) = mpsc::channel::<()>();
     let hang = std::sync::Mutex::new(hang);
     let async_calls = Arc::new(AtomicU64::new(0));
+    let hung = Arc::new(AtomicBool::new(false));
     let monitor = rt.block_on(async {
         let calls = Arc::clone(&calls);
+        let hung_in = Arc::clone(&hung);
         let async_calls = Arc::clone(&async_calls);
         RuntimeMonitor::builder()
             .interval(Duration::from_millis(10))
@@ -180,8 +182,8 @@ fn panicking_and_hanging_callbacks_stop_nothing() {
             .callback_async(move |_| {
                 let n = async_calls.fetch_add(1, Ordering::SeqCst);
                 async move {
-                    if n.is_multiple_of(2) {
-                        // Never finishes: cut off at the timeout.
+                    if n < 2 {
+                        // The first two never finish: cut off at the timeout.
                         std::future::pending::<()>().await;
                     }
                 }
@@ -192,9 +194,9 @@ fn panicking_and_hanging_callbacks_stop_nothing() {
                     panic!("a callback panics");
                 }
             })
-            .callback(move |s| {
-                if s.seq == 5 {
-                    // Hangs until the test ends.
+            .callback(move |_| {
+                if !hung_in.swap(true, Ordering::SeqCst) {
+                    // The first call hangs until the test ends.
                     let _ = hang.lock().unwrap().recv_timeout(Duration::from_secs(30));
                 }
             })
@@ -203,17 +205,28 @@ fn panicking_and_hanging_callbacks_stop_nothing() {
     });
     rt.block_on(async {
         tokio::time::timeout(Duration::from_secs(10), async {
-            while monitor.samples() < 60 || monitor.report().callbacks_timed_out < 2 {
+            // A panic is counted once it has unwound, which (with a
+            // backtrace to print) can take longer than the samples do.
+            while monitor.samples() < 60
+                || !hung.load(Ordering::SeqCst)
+                || monitor.report().callbacks_timed_out < 3
+                || monitor.report().callbacks_panicked < 1
+            {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
         .await
-        .expect("the probe kept sampling");
+        .unwrap_or_else(|_| {
+            panic!(
+                "within 10 s: 60 samples, the hang, 3 timeouts and a panic; got {:?}",
+                monitor.report()
+            )
+        });
     });
     let r = monitor.report();
     assert!(r.callbacks_panicked >= 1, "{r:?}");
-    // The async callback that never finishes, and the sync one that hangs.
-    assert!(r.callbacks_timed_out >= 2, "{r:?}");
+    // The two async calls that never finish, and the sync one that hangs.
+    assert!(r.callbacks_timed_out >= 3, "{r:?}");
     // Callbacks went on after the hang, on a new thread.
     let seen = calls.load(Ordering::SeqCst);
     rt.block_on(async {

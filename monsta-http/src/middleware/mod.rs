@@ -120,13 +120,15 @@ use hyper::{
     header::{self, HeaderName, HeaderValue},
 };
 use monsta_core::{
-    AppState, Clock, FieldInfo, FieldKind, FieldRef, Visitor,
-    fields::{Counter, Family, Field, Gauge, Histogram, SlidingWindow},
+    Clock,
+    clock::Stamp,
+    fields::{Counter, Family, Gauge, Histogram, SlidingWindow},
     params,
 };
 use paths::Paths;
 use pin_project_lite::pin_project;
 use serde::Serialize;
+use smallvec::SmallVec;
 use tower::{Layer, Service};
 
 pub use notify::{
@@ -221,150 +223,45 @@ pub trait RequestState: Send + Sync + 'static {
 /// The middleware's own state, when the application has no fields for it:
 /// serializes as `{"latency": [...], "requests": <rate>, "in_flight": n,
 /// "responses": [...], "request_bytes": {...}, "response_bytes": {...}}`,
-/// to publish with [`StatusReporter::publish_with`](crate::StatusReporter::publish_with).
-#[derive(Debug, Serialize)]
+/// to publish with [`StatusReporter::publish_with`](crate::StatusReporter::publish_with)
+/// or serve beside the application's state with
+/// [`attach_state`](crate::StatusReporter::attach_state) (JSON and
+/// Prometheus metrics). A derived state: `new()`, `with_clock(&clock)` (the
+/// request window's clock), snapshots ([`RequestMetricsSnapshot`]) and
+/// transactions, as `#[derive(AppState)]` makes them.
+#[derive(Debug, monsta_derive::AppState)]
+#[monsta(crate = "monsta_core")]
 pub struct RequestMetrics {
     /// Latency in seconds per method, route and status class.
-    pub latency: LatencyFamily,
+    #[monsta(
+        labels = ["method", "route", "status"],
+        unit = "seconds",
+        help = "Request latency per method, route and status class."
+    )]
+    pub latency: Family<(String, String, &'static str), Histogram>,
     /// Arrivals in the last minute.
+    #[monsta(window = "60s", help = "Requests in the last minute.")]
     pub requests: SlidingWindow,
     /// Requests in flight.
+    #[monsta(help = "Requests in flight.")]
     pub in_flight: Gauge,
     /// Responses per status class.
+    #[monsta(labels = ["status"], help = "Responses per status class.")]
     pub responses: Family<&'static str, Counter>,
     /// Request body sizes (bytes), where known.
+    #[monsta(
+        unit = "bytes",
+        buckets = exponential_buckets(64, 4, 9),
+        help = "Request body sizes, where known."
+    )]
     pub request_bytes: Histogram,
     /// Response body sizes (bytes), where known.
+    #[monsta(
+        unit = "bytes",
+        buckets = exponential_buckets(64, 4, 9),
+        help = "Response body sizes, where known."
+    )]
     pub response_bytes: Histogram,
-}
-
-impl Default for RequestMetrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl RequestMetrics {
-    /// The fields on the system clock.
-    pub fn new() -> Self {
-        Self::with_clock(&Clock::system())
-    }
-
-    /// The fields on `clock` (the request window's).
-    pub fn with_clock(clock: &Clock) -> Self {
-        let sizes = params::exponential_buckets(64.0, 4.0, 9).expect("valid buckets");
-        Self {
-            latency: Family::with_labels(&["method", "route", "status"]).expect("valid labels"),
-            requests: SlidingWindow::with_clock(Duration::from_secs(60), clock)
-                .expect("valid window"),
-            in_flight: Gauge::new(),
-            responses: Family::with_labels(&["status"]).expect("valid labels"),
-            request_bytes: Histogram::new(&sizes).expect("valid buckets"),
-            response_bytes: Histogram::new(&sizes).expect("valid buckets"),
-        }
-    }
-}
-
-/// The plain-data copy of a [`RequestMetrics`]: its
-/// [`snapshot`](AppState::snapshot), and what its JSON reads back into.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct RequestMetricsSnapshot {
-    /// Latency in seconds per method, route and status class.
-    pub latency: <LatencyFamily as Field>::Snapshot,
-    /// Arrivals in the last minute.
-    #[serde(deserialize_with = "<SlidingWindow as Field>::deserialize_snapshot")]
-    pub requests: <SlidingWindow as Field>::Snapshot,
-    /// Requests in flight.
-    #[serde(deserialize_with = "<Gauge as Field>::deserialize_snapshot")]
-    pub in_flight: <Gauge as Field>::Snapshot,
-    /// Responses per status class.
-    pub responses: <Family<&'static str, Counter> as Field>::Snapshot,
-    /// Request body sizes (bytes).
-    pub request_bytes: <Histogram as Field>::Snapshot,
-    /// Response body sizes (bytes).
-    pub response_bytes: <Histogram as Field>::Snapshot,
-}
-
-const LATENCY: FieldInfo = FieldInfo::new(
-    "latency",
-    "latency",
-    FieldKind::Family,
-    "Request latency per method, route and status class.",
-)
-.with_unit("seconds");
-const REQUESTS: FieldInfo = FieldInfo::new(
-    "requests",
-    "requests",
-    FieldKind::SlidingWindow,
-    "Requests in the last minute.",
-);
-const IN_FLIGHT: FieldInfo = FieldInfo::new(
-    "in_flight",
-    "in_flight",
-    FieldKind::Gauge,
-    "Requests in flight.",
-);
-const RESPONSES: FieldInfo = FieldInfo::new(
-    "responses",
-    "responses",
-    FieldKind::Family,
-    "Responses per status class.",
-);
-const REQUEST_BYTES: FieldInfo = FieldInfo::new(
-    "request_bytes",
-    "request_bytes",
-    FieldKind::Histogram,
-    "Request body sizes, where known.",
-)
-.with_unit("bytes");
-const RESPONSE_BYTES: FieldInfo = FieldInfo::new(
-    "response_bytes",
-    "response_bytes",
-    FieldKind::Histogram,
-    "Response body sizes, where known.",
-)
-.with_unit("bytes");
-
-/// A state like one `#[derive(AppState)]` makes: a reporter serves it with
-/// [`attach_state`](crate::StatusReporter::attach_state) (JSON and
-/// Prometheus metrics), and transactions and snapshots take its lock.
-impl AppState for RequestMetrics {
-    type Snapshot = RequestMetricsSnapshot;
-
-    fn try_with_clock(clock: &Clock) -> Result<Self, monsta_core::Error> {
-        Ok(Self::with_clock(clock))
-    }
-
-    fn describe() -> Vec<FieldInfo> {
-        vec![
-            LATENCY,
-            REQUESTS,
-            IN_FLIGHT,
-            RESPONSES,
-            REQUEST_BYTES,
-            RESPONSE_BYTES,
-        ]
-    }
-
-    fn visit(&self, visitor: &mut dyn Visitor) {
-        visitor.field(&LATENCY, FieldRef::new(&self.latency));
-        visitor.field(&REQUESTS, FieldRef::new(&self.requests));
-        visitor.field(&IN_FLIGHT, FieldRef::new(&self.in_flight));
-        visitor.field(&RESPONSES, FieldRef::new(&self.responses));
-        visitor.field(&REQUEST_BYTES, FieldRef::new(&self.request_bytes));
-        visitor.field(&RESPONSE_BYTES, FieldRef::new(&self.response_bytes));
-    }
-
-    fn snapshot_unlocked(&self) -> RequestMetricsSnapshot {
-        RequestMetricsSnapshot {
-            latency: self.latency.snapshot(),
-            requests: self.requests.snapshot(),
-            in_flight: self.in_flight.snapshot(),
-            responses: self.responses.snapshot(),
-            request_bytes: self.request_bytes.snapshot(),
-            response_bytes: self.response_bytes.snapshot(),
-        }
-    }
 }
 
 impl RequestState for RequestMetrics {
@@ -1017,15 +914,17 @@ impl<S: fmt::Debug> fmt::Debug for RequestMonitorService<S> {
 
 enum Route {
     Matched(MatchedPath),
-    Named(Arc<str>),
+    /// The index of a configured route in [`Inner::routes`]: no reference
+    /// count touched per request.
+    Named(usize),
     Unmatched,
 }
 
 impl Route {
-    fn as_str(&self) -> &str {
+    fn as_str<'a>(&'a self, inner: &'a Inner) -> &'a str {
         match self {
             Route::Matched(m) => m.as_str(),
-            Route::Named(n) => n,
+            Route::Named(i) => inner.routes.get(*i).map_or("unmatched", |(_, name)| name),
             Route::Unmatched => "unmatched",
         }
     }
@@ -1035,14 +934,28 @@ impl Route {
 /// dropped, counting the request as `cancelled` unless it completed.
 struct Measure {
     monitor: Arc<Inner>,
-    start: Instant,
+    /// On the system clock's precise counter, whatever the monitor's clock:
+    /// a manual clock decides alert windows in tests, not how long a
+    /// request took.
+    start: Stamp,
+    route: Route,
+    /// What a capture needs, in one allocation, so that the response
+    /// future (moved a few times on its way to being polled) stays small.
+    cx: Box<Seen>,
+    done: bool,
+}
+
+/// The listed headers a request has, each as its index in
+/// [`Inner::headers`]; a few inline.
+type Listed = SmallVec<[(usize, HeaderValue); 4]>;
+
+/// The request as a capture shows it.
+struct Seen {
     method: Method,
     uri: Uri,
-    route: Route,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    headers: Listed,
     remote: Option<SocketAddr>,
     span: Option<tracing::Span>,
-    done: bool,
 }
 
 impl Drop for Measure {
@@ -1072,15 +985,16 @@ fn status_class(status: StatusCode) -> &'static str {
 impl Measure {
     fn finish(&mut self, status: Option<StatusCode>, response_bytes: Option<u64>) {
         self.done = true;
-        let elapsed = self.start.elapsed();
+        let elapsed = Clock::system_ref().since(self.start);
         let inner = &*self.monitor;
         let state = &*inner.state;
         let class = status.map_or("error", status_class);
         let secs = elapsed.as_secs_f64();
         if let Some(f) = state.latency() {
-            f.with(&(self.method.as_str(), self.route.as_str(), class), |h| {
-                h.observe(secs)
-            });
+            f.with(
+                &(self.cx.method.as_str(), self.route.as_str(inner), class),
+                |h| h.observe(secs),
+            );
         }
         state.observe_latency(secs);
         if let Some(r) = state.responses() {
@@ -1094,7 +1008,7 @@ impl Measure {
         } else {
             inner
                 .route_thresholds
-                .get(self.route.as_str())
+                .get(self.route.as_str(inner))
                 .copied()
                 .unwrap_or(inner.slow_threshold)
         };
@@ -1106,22 +1020,24 @@ impl Measure {
     #[cold]
     fn capture(&mut self, status: Option<StatusCode>, elapsed: Duration) {
         let inner = &*self.monitor;
-        let (spans, spans_dropped) = match self.span.as_ref().and_then(spans::Tree::of) {
+        let (spans, spans_dropped) = match self.cx.span.as_ref().and_then(spans::Tree::of) {
             Some(tree) => {
                 let (nodes, dropped) = tree.snapshot(Instant::now());
                 (Some(nodes), dropped)
             }
             None => (None, 0),
         };
-        let mut path = self.uri.path().to_owned();
+        let mut path = self.cx.uri.path().to_owned();
         spans::truncate(&mut path, MAX_PATH_BYTES);
         let headers = self
+            .cx
             .headers
             .iter()
-            .map(|(name, value)| {
+            .filter_map(|(i, value)| {
+                let name = inner.headers.get(*i)?;
                 let mut text = String::from_utf8_lossy(value.as_bytes()).into_owned();
                 spans::truncate(&mut text, inner.max_header_bytes);
-                (name.as_str().to_owned(), text)
+                Some((name.as_str().to_owned(), text))
             })
             .collect();
         let start = inner
@@ -1130,13 +1046,13 @@ impl Measure {
             .checked_sub(monsta_core::SignedDuration::try_from(elapsed).unwrap_or_default())
             .unwrap_or(monsta_core::Timestamp::UNIX_EPOCH);
         let request = Arc::new(SlowRequest {
-            method: self.method.as_str().to_owned(),
+            method: self.cx.method.as_str().to_owned(),
             path,
-            route: self.route.as_str().to_owned(),
+            route: self.route.as_str(inner).to_owned(),
             status: status.map(|s| s.as_u16()),
             duration_ms: elapsed.as_secs_f64() * 1e3,
             start: start.to_string(),
-            remote_addr: self.remote.map(|a| a.to_string()),
+            remote_addr: self.cx.remote.map(|a| a.to_string()),
             headers,
             spans,
             spans_dropped,
@@ -1184,18 +1100,22 @@ impl Inner {
         let path = req.uri().path();
         self.routes
             .iter()
-            .find(|(g, _)| g.is_match(path))
-            .map_or(Route::Unmatched, |(_, name)| Route::Named(name.clone()))
+            .position(|(g, _)| g.is_match(path))
+            .map_or(Route::Unmatched, Route::Named)
     }
 
     /// The first value of each listed header the request has, in the
     /// request's order: one pass over its (few) headers, comparing names,
-    /// rather than a hash lookup per listed name.
-    fn headers(&self, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
-        let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    /// rather than a hash lookup per listed name. A name is kept as its
+    /// index in [`Inner::headers`]: cloning a non-standard name (such as
+    /// `x-request-id`) would allocate.
+    fn headers(&self, headers: &HeaderMap) -> Listed {
+        let mut out = Listed::new();
         for (name, value) in headers {
-            if self.headers.contains(name) && !out.iter().any(|(n, _)| n == name) {
-                out.push((name.clone(), value.clone()));
+            if let Some(i) = self.headers.iter().position(|n| n == name)
+                && !out.iter().any(|(j, _)| *j == i)
+            {
+                out.push((i, value.clone()));
             }
         }
         out
@@ -1294,19 +1214,21 @@ where
             .then(|| tracing::info_span!(target: "monsta::request", "monsta.request"));
         let measure = Measure {
             monitor: m.clone(),
-            start: Instant::now(),
-            method: req.method().clone(),
-            uri: req.uri().clone(),
+            start: Clock::system_ref().stamp(),
             route: m.route(&req),
-            headers: m.headers(req.headers()),
-            remote: req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-            span,
+            cx: Box::new(Seen {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                headers: m.headers(req.headers()),
+                remote: req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0),
+                span,
+            }),
             done: false,
         };
-        let fut = match &measure.span {
+        let fut = match &measure.cx.span {
             Some(span) => span.in_scope(|| self.inner.call(req)),
             None => self.inner.call(req),
         };
@@ -1358,7 +1280,7 @@ where
                 let result = {
                     let _entered = measure
                         .as_ref()
-                        .and_then(|m| m.span.as_ref())
+                        .and_then(|m| m.cx.span.as_ref())
                         .map(tracing::Span::enter);
                     ready!(fut.poll(cx))
                 };

@@ -5,6 +5,7 @@
 //! common patterns (`*/mon/v1/*`, `/health`).
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use memchr::memmem::Finder;
 
 use super::ConfigError;
 
@@ -14,7 +15,8 @@ pub(crate) struct Paths {
     exact: Vec<String>,
     prefix: Vec<String>,
     suffix: Vec<String>,
-    contains: Vec<String>,
+    /// Prebuilt searchers: no set-up per path.
+    contains: Vec<Finder<'static>>,
     globs: Option<GlobSet>,
 }
 
@@ -46,7 +48,9 @@ impl Paths {
             if literal(pattern) {
                 paths.exact.push(pattern.clone());
             } else if let Some(inner) = inner {
-                paths.contains.push(inner.to_owned());
+                paths
+                    .contains
+                    .push(Finder::new(inner.as_bytes()).into_owned());
             } else if let Some(p) = pattern.strip_suffix('*').filter(|p| literal(p)) {
                 paths.prefix.push(p.to_owned());
             } else if let Some(s) = pattern.strip_prefix('*').filter(|s| literal(s)) {
@@ -70,7 +74,10 @@ impl Paths {
         self.exact.iter().any(|p| p == path)
             || self.prefix.iter().any(|p| path.starts_with(p.as_str()))
             || self.suffix.iter().any(|s| path.ends_with(s.as_str()))
-            || self.contains.iter().any(|c| path.contains(c.as_str()))
+            || self
+                .contains
+                .iter()
+                .any(|c| c.find(path.as_bytes()).is_some())
             || self.globs.as_ref().is_some_and(|g| g.is_match(path))
     }
 }
