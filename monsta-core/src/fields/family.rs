@@ -236,11 +236,17 @@ impl<L: fmt::Debug, F: fmt::Debug> fmt::Debug for Handle<L, F> {
     }
 }
 
+/// Frees `garbage` (series taken out of a table) once no lookup that may
+/// have found them is running (see [`Family::with`]).
+fn retire<T: Send + 'static>(garbage: T) {
+    crossbeam_epoch::pin().defer(move || drop(garbage));
+}
+
 fn nanos(clock: &Clock) -> u64 {
     u64::try_from(clock.now().as_nanos()).unwrap_or(u64::MAX)
 }
 
-impl<L: Labels, F: Build> Family<L, F> {
+impl<L: Labels, F: Build + 'static> Family<L, F> {
     /// A family whose label set type names its labels
     /// (`#[derive(monsta::Labels)]`), with children built as a field
     /// without attributes, on the system clock.
@@ -340,10 +346,40 @@ impl<L: Labels, F: Build> Family<L, F> {
 
     /// Runs `f` on the series of `labels` (created if it is new, like
     /// [`get`](Self::get)) and returns what it returns. No lock of the
-    /// family is held while `f` runs.
+    /// family is held while `f` runs, so `f` may look up this family too.
+    ///
+    /// An existing series is reached without touching its reference count
+    /// (a cache line that every thread looking it up would write): the
+    /// lookup pins the current epoch of `crossbeam-epoch`, and a series
+    /// removed meanwhile ([`remove`](Self::remove), [`clear`](Self::clear),
+    /// expiry) is freed only once no lookup that may have found it is
+    /// running.
     #[inline]
     pub fn with<Q: LabelQuery<L> + ?Sized, R>(&self, labels: &Q, f: impl FnOnce(&F) -> R) -> R {
-        f(&self.series(labels).child)
+        let pinned = crossbeam_epoch::pin();
+        let hash = self.hasher.hash_one(labels);
+        let found = self
+            .table(hash)
+            .read()
+            .find(hash, |s| {
+                s.labels.as_ref().is_some_and(|l| labels.matches(l))
+            })
+            .map(|series| {
+                self.touch(series);
+                Arc::as_ptr(series)
+            });
+        let out = match found {
+            // SAFETY: the series was in its table, under the table's read
+            // lock, after this thread pinned the epoch. A series leaves a
+            // table only under its write lock, and its `Arc` is then handed
+            // to `retire`, which defers the drop until every thread pinned
+            // at that moment has unpinned; `pinned` lives until `f` returns.
+            // So the series outlives this borrow.
+            Some(series) => f(unsafe { &(*series).child }),
+            None => f(&self.create(hash, labels).child),
+        };
+        drop(pinned);
+        out
     }
 
     #[inline]
@@ -471,7 +507,7 @@ impl<L: Labels, F: Build> Family<L, F> {
         let found = table.find_entry(hash, |s| s.labels.as_ref() == Some(&labels));
         match found {
             Ok(entry) => {
-                entry.remove();
+                retire(entry.remove().0);
                 self.len.fetch_sub(1, Relaxed);
                 true
             }
@@ -485,7 +521,7 @@ impl<L: Labels, F: Build> Family<L, F> {
         for table in self.tables.iter() {
             let mut table = table.write();
             self.len.fetch_sub(table.len(), Relaxed);
-            table.clear();
+            retire(std::mem::take(&mut *table));
         }
         if let Ok(child) = F::build_series(&self.config, &self.clock) {
             *self.overflow.write() = Arc::new(Series {
@@ -535,7 +571,11 @@ impl<L, F> Family<L, F> {
     /// Drops the series untouched for longer than `expire_after` that no
     /// [`Handle`] holds, now; how many. A series a handle holds counts as
     /// touched now. Exports and snapshots call this first.
-    pub fn expire(&self) -> usize {
+    pub fn expire(&self) -> usize
+    where
+        L: Send + Sync + 'static,
+        F: Send + Sync + 'static,
+    {
         let Some(after) = self.expire_after else {
             return 0;
         };
@@ -543,17 +583,23 @@ impl<L, F> Family<L, F> {
         let mut dropped = 0;
         for table in self.tables.iter() {
             let mut table = table.write();
-            table.retain(|s| {
-                // Under the write lock no lookup can clone it: a count above
-                // one is a live handle (or a closure running on it).
-                if Arc::strong_count(s) > 1 {
-                    s.touched.store(now, Relaxed);
-                    return true;
-                }
-                let keep = now.saturating_sub(s.touched.load(Relaxed)) < after;
-                dropped += usize::from(!keep);
-                keep
-            });
+            // Under the write lock no lookup can clone it: a count above one
+            // is a live handle. A closure running on it (`with`) holds no
+            // count, but its lookup touched the series, at most a sixteenth
+            // of the expiry ago.
+            let gone: Vec<_> = table
+                .extract_if(|s| {
+                    if Arc::strong_count(s) > 1 {
+                        s.touched.store(now, Relaxed);
+                        return false;
+                    }
+                    now.saturating_sub(s.touched.load(Relaxed)) >= after
+                })
+                .collect();
+            dropped += gone.len();
+            if !gone.is_empty() {
+                retire(gone);
+            }
         }
         self.len.fetch_sub(dropped, Relaxed);
         dropped
@@ -561,7 +607,11 @@ impl<L, F> Family<L, F> {
 
     /// Every series, in creation order, the overflow series last if
     /// something was folded.
-    fn all(&self) -> Vec<Keyed<L, F>> {
+    fn all(&self) -> Vec<Keyed<L, F>>
+    where
+        L: Send + Sync + 'static,
+        F: Send + Sync + 'static,
+    {
         self.expire();
         // Sorted by a key kept beside each series, not behind its pointer.
         let mut all: Vec<Keyed<L, F>> = Vec::with_capacity(self.len() + 1);
@@ -702,7 +752,7 @@ impl<L: Labels, F> Serialize for LabelsJson<'_, L, F> {
     }
 }
 
-impl<L: Labels, F: Serialize> Serialize for Family<L, F> {
+impl<L: Labels, F: Serialize + Send + Sync + 'static> Serialize for Family<L, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.expire();
         // The tables' read locks are held while the series are written,
@@ -730,7 +780,7 @@ impl<L: Labels, F: Serialize> Serialize for Family<L, F> {
     }
 }
 
-impl<L: Labels, F: Field> Field for Family<L, F> {
+impl<L: Labels, F: Field + 'static> Field for Family<L, F> {
     type Snapshot = FamilySnapshot<F::Snapshot>;
     const KIND: FieldKind = FieldKind::Family;
     /// The child's families, with a series per label set.
@@ -783,7 +833,7 @@ impl<L: Labels, F: Field> Field for Family<L, F> {
     }
 }
 
-impl<L: Labels, F: Build> Build for Family<L, F> {
+impl<L: Labels, F: Build + 'static> Build for Family<L, F> {
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error> {
         Self::with_config(config, clock)
     }
@@ -930,6 +980,100 @@ mod tests {
             assert_eq!(family.len(), 1);
             assert_eq!(family.get(&"x").get(), 4);
         }
+    }
+
+    fn counters() -> Family<&'static str, Counter> {
+        Family::with_labels(&["k"]).unwrap()
+    }
+
+    #[test]
+    fn a_closure_may_look_up_its_own_family_even_a_new_label_set() {
+        // `with` holds no lock while the closure runs: a nested lookup that
+        // creates a series (the table's write lock) must not wait on it.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let family = counters();
+            family.with(&"a", |a| {
+                a.inc(1);
+                family.with(&"b", |b| b.inc(2));
+                family.remove(&"b");
+                family.with(&"b", |b| b.inc(3));
+            });
+            done.send((family.get(&"a").get(), family.get(&"b").get()))
+                .unwrap();
+        });
+        let got = finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a nested lookup deadlocked");
+        assert_eq!(got, (1, 3));
+    }
+
+    #[test]
+    fn a_series_removed_while_a_closure_runs_on_it_is_still_its_own() {
+        let family = counters();
+        // Created first: the lookup below finds it in its table (a
+        // created series comes with a reference of its own).
+        family.with(&"x", |c| c.inc(1));
+        family.with(&"x", |c| {
+            c.inc(1);
+            // Removed, the family cleared, and the epoch pushed on: the
+            // closure's series is retired but not freed under it.
+            assert!(family.remove(&"x"));
+            family.clear();
+            for _ in 0..256 {
+                crossbeam_epoch::pin().flush();
+            }
+            c.inc(1);
+            assert_eq!(c.get(), 3);
+        });
+        assert!(family.is_empty());
+        assert_eq!(family.get(&"x").get(), 0, "a new series after the removal");
+    }
+
+    #[test]
+    fn lookups_racing_removals_and_clears_lose_nothing_they_can_see() {
+        const ROUNDS: u64 = 20_000;
+        let family = counters();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let labels = ["a", "b", "c", "d"];
+        std::thread::scope(|s| {
+            let lookups: Vec<_> = (0..2)
+                .map(|t| {
+                    let family = &family;
+                    s.spawn(move || {
+                        for i in 0..ROUNDS {
+                            let label = labels[(i as usize + t) % labels.len()];
+                            // The closure's own increment is always visible
+                            // to it, removed or not.
+                            family.with(&label, |c| {
+                                let before = c.get();
+                                c.inc(1);
+                                assert!(c.get() > before);
+                            });
+                        }
+                    })
+                })
+                .collect();
+            s.spawn(|| {
+                let mut i = 0usize;
+                while !stop.load(Relaxed) {
+                    if i.is_multiple_of(8) {
+                        family.clear();
+                    } else {
+                        family.remove(&labels[i % labels.len()]);
+                    }
+                    i += 1;
+                    std::thread::yield_now();
+                }
+            });
+            for t in lookups {
+                t.join().unwrap();
+            }
+            stop.store(true, Relaxed);
+        });
+        assert!(family.len() <= labels.len());
+        let kept: u64 = labels.iter().map(|l| family.get(l).get()).sum();
+        assert!(kept <= 2 * ROUNDS);
     }
 
     #[test]
