@@ -30,8 +30,12 @@
 //! compare-exchange to take it (tried first, before anything is read) and
 //! one to release it; the guard of a state remembers whether its address
 //! went to the slot or the table, so releasing reads nothing else first. A
-//! contended lock spins a little before it waits on the stripe's condition
-//! variable.
+//! contended lock backs off as parking_lot's mutex does (a few short spins,
+//! then a few yields, reading the slot rather than writing it) before it
+//! waits on the stripe's condition variable; the thread that wakes the
+//! waiters takes them off the stripe's count, so the stripe leaves slow
+//! mode at once and the holder's next lock and unlock are fast again while
+//! they wake (each waiter sets the flag again before it looks).
 //!
 //! No `unsafe`: a guard holds the addresses it locked and unlocks them on
 //! drop; the guard is not `Send`, so it is dropped on the thread that locked.
@@ -74,8 +78,11 @@ struct Held {
 struct Slow {
     /// Addresses of this stripe held while the slot holds another one.
     table: Vec<Held>,
-    /// Threads waiting for an address of this stripe.
+    /// Threads waiting for an address of this stripe, not yet woken.
     waiters: usize,
+    /// Counts the wake-ups: a waiter waits until it moves (a condition
+    /// variable may wake a thread spuriously).
+    wakes: u64,
 }
 
 impl Slow {
@@ -97,6 +104,7 @@ const STRIPE: Stripe = Stripe {
     slow: Mutex::new(Slow {
         table: Vec::new(),
         waiters: 0,
+        wakes: 0,
     }),
     released: Condvar::new(),
 };
@@ -120,9 +128,6 @@ fn me() -> usize {
     }
     ME.with(|me| std::ptr::from_ref(me) as usize)
 }
-
-/// How often a contended lock retries the fast path before it waits.
-const SPINS: u32 = 8;
 
 /// Locks `addr` (not 0, even: a state's address), waiting while another
 /// thread holds it; reentrant. Returns whether the address is held in its
@@ -158,15 +163,24 @@ fn lock_held_or_contended(stripe: &Stripe, addr: usize, me: usize) -> bool {
         stripe.depth.fetch_add(1, Ordering::Relaxed);
         return true;
     }
-    for spin in 0..SPINS {
-        // Held by another thread, or the stripe is in slow mode; when this
-        // thread holds the slot with another state, only the table helps.
-        if stripe.owner.load(Ordering::Relaxed) == me {
+    // Held by another thread, or the stripe is in slow mode; when this
+    // thread holds the slot with another state, only the table helps.
+    // parking_lot's backoff: a few short spins, then yields, then wait.
+    // The slot is read before a compare-exchange is tried: a failed one
+    // still takes the cache line from the holder, which needs it to let go.
+    // In slow mode (the flag set: a waiter or the table) the stripe's
+    // mutex decides at once.
+    let mut spin = parking_lot_core::SpinWait::new();
+    loop {
+        let slot = stripe.slot.load(Ordering::Relaxed);
+        if slot & SLOW != 0 || stripe.owner.load(Ordering::Relaxed) == me {
             break;
         }
-        (0..1u32 << spin).for_each(|_| std::hint::spin_loop());
-        if take_slot(stripe, addr, me) {
+        if slot == 0 && take_slot(stripe, addr, me) {
             return true;
+        }
+        if !spin.spin() {
+            break;
         }
     }
     lock_slow(stripe, addr, me)
@@ -179,16 +193,23 @@ fn lock_slow(stripe: &Stripe, addr: usize, me: usize) -> bool {
         held.depth += 1;
         return false;
     }
-    // From here on, the slot changes only under this mutex: a fast lock
-    // needs the word to be 0, a fast unlock needs it to be a bare address.
-    stripe.slot.fetch_or(SLOW, Ordering::AcqRel);
     let in_slot;
     loop {
+        // From here on, the slot changes only under this mutex: a fast lock
+        // needs the word to be 0, a fast unlock needs it to be a bare
+        // address. (Set again after each wait: the thread that woke this
+        // one cleared it if nothing else needed it.)
+        stripe.slot.fetch_or(SLOW, Ordering::AcqRel);
         let held_in_slot = stripe.slot.load(Ordering::Acquire) & !SLOW;
         if held_in_slot == addr || slow.find(addr).is_some() {
+            // The waker takes this thread off `waiters`, so that, once
+            // woken, the stripe leaves slow mode at once: the holder's next
+            // lock and unlock take the fast path while this thread wakes.
             slow.waiters += 1;
-            stripe.released.wait(&mut slow);
-            slow.waiters -= 1;
+            let wakes = slow.wakes;
+            while slow.wakes == wakes {
+                stripe.released.wait(&mut slow);
+            }
             continue;
         }
         in_slot = held_in_slot == 0;
@@ -269,6 +290,8 @@ fn unlock_slow(stripe: &Stripe, addr: usize, me: usize, in_slot: bool) {
         slow.table.swap_remove(i);
     }
     if slow.waiters > 0 {
+        slow.waiters = 0;
+        slow.wakes = slow.wakes.wrapping_add(1);
         stripe.released.notify_all();
     }
     if !slow.busy() {
