@@ -53,6 +53,10 @@ const STRIPES: usize = 64;
 /// Set in a slot word while the stripe's table or a waiter is in use.
 const SLOW: usize = 1;
 
+/// In declaration order, so that the three words of the fast path share
+/// the first cache line of the stripe (left to itself, the compiler put
+/// the mutex first and `depth` on the next line).
+#[repr(C)]
 struct Stripe {
     /// The address held through the fast path (0: none), `| SLOW`.
     slot: AtomicUsize,
