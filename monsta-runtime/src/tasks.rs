@@ -14,8 +14,10 @@ use std::{
         atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed},
     },
     task::{Context, Poll, Wake, Waker},
-    time::{Duration, Instant},
+    time::Duration,
 };
+
+use monsta_core::Clock;
 
 use parking_lot::Mutex;
 use pin_project_lite::pin_project;
@@ -36,12 +38,15 @@ struct Entry {
     key: u64,
     name: Cow<'static, str>,
     site: &'static Location<'static>,
-    spawned: Instant,
-    id: Mutex<Option<tokio::task::Id>>,
+    /// When it was spawned, on the system clock (its coarse reading: the
+    /// age is shown in milliseconds, and a precise read costs a spawn more).
+    spawned: u64,
+    id: std::sync::OnceLock<tokio::task::Id>,
     polls: AtomicU64,
     /// Total poll time, in nanoseconds.
     poll_nanos: AtomicU64,
-    /// When the last poll ended, in nanoseconds since `spawned` (0: never).
+    /// When the last poll ended, on the system clock's coarse reading, plus
+    /// one (0: never).
     last_poll: AtomicU64,
     state: AtomicU8,
     /// The waker of the task's last poll, woken through this entry.
@@ -121,8 +126,8 @@ fn register(name: Cow<'static, str>, site: &'static Location<'static>) -> Option
         key,
         name,
         site,
-        spawned: Instant::now(),
-        id: Mutex::new(None),
+        spawned: coarse_nanos(),
+        id: std::sync::OnceLock::new(),
         polls: AtomicU64::new(0),
         poll_nanos: AtomicU64::new(0),
         last_poll: AtomicU64::new(0),
@@ -143,6 +148,12 @@ impl Drop for Registration {
             r.len.fetch_sub(1, Relaxed);
         }
     }
+}
+
+/// The system clock's coarse time, in nanoseconds (a load where it is
+/// fresh).
+fn coarse_nanos() -> u64 {
+    nanos(Clock::system_ref().now())
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -179,17 +190,15 @@ impl<F: Future> Future for Named<F> {
             .waker
             .get_or_insert_with(|| Waker::from(Arc::clone(entry)));
         entry.state.store(RUNNING, Relaxed);
-        let start = Instant::now();
+        // The poll timed as the instrumented futures time a span: one raw
+        // read of the counter at each end.
+        let clock = Clock::system_ref();
+        let start = clock.stamp();
         let out = this.inner.poll(&mut Context::from_waker(waker));
-        let end = Instant::now();
+        let took = clock.since(start);
         entry.polls.fetch_add(1, Relaxed);
-        entry
-            .poll_nanos
-            .fetch_add(nanos(end.saturating_duration_since(start)), Relaxed);
-        entry.last_poll.store(
-            nanos(end.saturating_duration_since(entry.spawned)).max(1),
-            Relaxed,
-        );
+        entry.poll_nanos.fetch_add(nanos(took), Relaxed);
+        entry.last_poll.store(coarse_nanos() + 1, Relaxed);
         // Woken during its own poll: it is scheduled again.
         let _ = entry.state.fetch_update(Relaxed, Relaxed, |s| match s {
             RUNNING => Some(IDLE),
@@ -245,7 +254,7 @@ where
         waker: None,
     });
     if let Some(e) = id_slot {
-        *e.id.lock() = Some(task.id());
+        let _ = e.id.set(task.id());
     }
     task
 }
@@ -354,17 +363,17 @@ pub struct TaskInfo {
 /// The named tasks alive now, oldest first.
 pub fn tasks() -> Vec<TaskInfo> {
     let entries: Vec<Arc<Entry>> = REGISTRY.tasks.lock().values().cloned().collect();
-    let now = Instant::now();
+    let now = coarse_nanos();
     let mut out: Vec<(u64, TaskInfo)> = entries
         .iter()
         .map(|e| {
             let polls = e.polls.load(Relaxed);
             let poll_time = e.poll_nanos.load(Relaxed) as f64 * 1e-9;
-            let age = now.saturating_duration_since(e.spawned);
+            let age = Duration::from_nanos(now.saturating_sub(e.spawned));
             let last = e.last_poll.load(Relaxed);
             let info = TaskInfo {
                 name: e.name.to_string(),
-                id: e.id.lock().map_or_else(String::new, |id| id.to_string()),
+                id: e.id.get().map_or_else(String::new, ToString::to_string),
                 spawned_at: format!("{}:{}:{}", e.site.file(), e.site.line(), e.site.column()),
                 age_s: age.as_secs_f64(),
                 polls,
@@ -375,7 +384,7 @@ pub fn tasks() -> Vec<TaskInfo> {
                     poll_time / polls as f64
                 },
                 since_last_poll_s: (last != 0)
-                    .then(|| age.saturating_sub(Duration::from_nanos(last)).as_secs_f64()),
+                    .then(|| Duration::from_nanos(now.saturating_sub(last - 1)).as_secs_f64()),
                 state: match e.state.load(Relaxed) {
                     IDLE => TaskState::Idle,
                     RUNNING | RUNNING_WOKEN => TaskState::Running,
