@@ -346,7 +346,9 @@ pub struct TaskInfo {
     pub id: String,
     /// Where it was spawned: `file:line:column`.
     pub spawned_at: String,
-    /// Seconds since it was spawned.
+    /// Seconds since it was spawned (to about a millisecond: the spawn
+    /// and the listing read monsta's coarse clock, which costs a spawn
+    /// a load where a precise reading costs tens of nanoseconds).
     pub age_s: f64,
     /// How many times it was polled.
     pub polls: u64,
@@ -354,7 +356,8 @@ pub struct TaskInfo {
     pub poll_time_s: f64,
     /// Mean time of a poll, in seconds (0 before the first).
     pub mean_poll_s: f64,
-    /// Seconds since its last poll ended (`None` before the first).
+    /// Seconds since its last poll ended (`None` before the first; to
+    /// about a millisecond, as `age_s`).
     pub since_last_poll_s: Option<f64>,
     /// Whether it is idle, scheduled or running.
     pub state: TaskState,
