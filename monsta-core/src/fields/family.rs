@@ -358,17 +358,7 @@ impl<L: Labels, F: Build + 'static> Family<L, F> {
     pub fn with<Q: LabelQuery<L> + ?Sized, R>(&self, labels: &Q, f: impl FnOnce(&F) -> R) -> R {
         let pinned = crossbeam_epoch::pin();
         let hash = self.hasher.hash_one(labels);
-        let found = self
-            .table(hash)
-            .read()
-            .find(hash, |s| {
-                s.labels.as_ref().is_some_and(|l| labels.matches(l))
-            })
-            .map(|series| {
-                self.touch(series);
-                Arc::as_ptr(series)
-            });
-        let out = match found {
+        let out = match self.find(hash, labels, Arc::as_ptr) {
             // SAFETY: the series was in its table, under the table's read
             // lock, after this thread pinned the epoch. A series leaves a
             // table only under its write lock, and its `Arc` is then handed
@@ -385,14 +375,25 @@ impl<L: Labels, F: Build + 'static> Family<L, F> {
     #[inline]
     fn series<Q: LabelQuery<L> + ?Sized>(&self, labels: &Q) -> Arc<Series<L, F>> {
         let hash = self.hasher.hash_one(labels);
-        let table = self.table(hash);
-        if let Some(series) = table.read().find(hash, |s| {
+        self.find(hash, labels, Arc::clone)
+            .unwrap_or_else(|| self.create(hash, labels))
+    }
+
+    /// The existing series of `labels` (whose hash is `hash`), touched and
+    /// handed to `take` under its table's read lock.
+    #[inline]
+    fn find<Q: LabelQuery<L> + ?Sized, T>(
+        &self,
+        hash: u64,
+        labels: &Q,
+        take: impl FnOnce(&Arc<Series<L, F>>) -> T,
+    ) -> Option<T> {
+        let table = self.table(hash).read();
+        let series = table.find(hash, |s| {
             s.labels.as_ref().is_some_and(|l| labels.matches(l))
-        }) {
-            self.touch(series);
-            return Arc::clone(series);
-        }
-        self.create(hash, labels)
+        })?;
+        self.touch(series);
+        Some(take(series))
     }
 
     #[inline]
@@ -520,8 +521,10 @@ impl<L: Labels, F: Build + 'static> Family<L, F> {
     pub fn clear(&self) {
         for table in self.tables.iter() {
             let mut table = table.write();
-            self.len.fetch_sub(table.len(), Relaxed);
-            retire(std::mem::take(&mut *table));
+            if !table.is_empty() {
+                self.len.fetch_sub(table.len(), Relaxed);
+                retire(std::mem::take(&mut *table));
+            }
         }
         if let Ok(child) = F::build_series(&self.config, &self.clock) {
             *self.overflow.write() = Arc::new(Series {
