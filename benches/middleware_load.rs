@@ -22,9 +22,20 @@
 //! such work costs under this load whatever its code. No request is slow,
 //! so nothing is captured: this is the cost of the path without a capture.
 //!
+//! A second layout runs the same four servers *side by side*: each in a
+//! process of its own (this bench, started with `--serve-child <index>`),
+//! all four on the last core, loaded at the same time by a client each
+//! (a quarter of the connections, and for `h2load` a quarter of the
+//! rate). Each round reads every server process's CPU time (`getrusage`
+//! in that process) before and after; what a server adds over another is
+//! read at the same moment under the same conditions, so the drift that
+//! moves the one-after-the-other figures by a microsecond between rounds
+//! is common to both.
+//!
 //! `MIDDLEWARE_LOAD_ROUNDS=<n>` runs n rounds, `MIDDLEWARE_LOAD_CLIENT=wrk`
-//! (or `h2load`) one client only, `MIDDLEWARE_LOAD_ONLY=<index>` one server
-//! only.
+//! (or `h2load`) one client only, `MIDDLEWARE_LOAD_LAYOUT=sequential` (or
+//! `side-by-side`) one layout only, `MIDDLEWARE_LOAD_ONLY=<index>` one
+//! server only (sequential layout).
 
 use std::{
     convert::Infallible,
@@ -79,22 +90,326 @@ struct Run {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == SERVE_CHILD) {
+        let index = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .filter(|&i| i <= LAYER)
+            .expect("--serve-child <index of a server>");
+        serve_child(index);
+        return;
+    }
+    if !args.iter().any(|a| a == "--bench") {
         return;
     }
     if !client::installed() {
         eprintln!("wrk is not installed: run `bash benches/middleware_load.sh`, which installs it");
         std::process::exit(2);
     }
+    let h2load_installed = Command::new("h2load").arg("--version").output().is_ok();
+    if !h2load_installed {
+        eprintln!("h2load is not installed (Debian's nghttp2-client): no fixed-rate tables");
+    }
     // The server on the last core, wrk (through `taskset`) on the first, so
     // they do not take turns on one.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pinned = cores >= 2 && pin_to(cores - 1);
+    let rounds_n = env_usize("MIDDLEWARE_LOAD_ROUNDS").unwrap_or(ROUNDS);
+    let names: Vec<&str> = servers().iter().map(|(n, _)| *n).collect();
+    // MIDDLEWARE_LOAD_CLIENT=wrk or h2load runs that client only.
+    let client_only = std::env::var("MIDDLEWARE_LOAD_CLIENT").ok();
+    let runs_client = |name: &str| client_only.as_deref().is_none_or(|c| c == name);
+    // MIDDLEWARE_LOAD_LAYOUT=sequential or side-by-side runs that layout only.
+    let layout = std::env::var("MIDDLEWARE_LOAD_LAYOUT").ok();
+    let runs_layout = |name: &str| layout.as_deref().is_none_or(|l| l == name);
+    let placement = if pinned {
+        ", servers and clients on cores of their own"
+    } else {
+        ""
+    };
+
+    if runs_layout("sequential") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        // MIDDLEWARE_LOAD_ONLY=<index> loads one server only (to count its
+        // system calls with `perf stat` around the whole process).
+        let only = env_usize("MIDDLEWARE_LOAD_ONLY");
+        let addrs: Vec<SocketAddr> = runtime.block_on(async {
+            let mut addrs = Vec::new();
+            for (_, extra) in servers() {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addrs.push(listener.local_addr().expect("addr"));
+                tokio::spawn(serve(listener, extra));
+            }
+            addrs
+        });
+        let rounds = |client: fn(SocketAddr, bool) -> Run| {
+            let mut runs: Vec<Vec<Run>> = vec![Vec::new(); addrs.len()];
+            for round in 0..rounds_n {
+                // Each round starts with the next server, so that no server
+                // always runs first or last in a round.
+                for k in 0..addrs.len() {
+                    let i = (round + k) % addrs.len();
+                    if only.is_none_or(|o| o == i) {
+                        runs[i].push(client(addrs[i], pinned));
+                    }
+                }
+            }
+            runs
+        };
+        if runs_client("wrk") {
+            let runs = rounds(wrk);
+            println!(
+                "middleware_load, one server after the other: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {rounds_n} rounds, medians{placement}"
+            );
+            print_table(&names, &runs, "p99 latency");
+        }
+        // The same servers at a fixed rate below all their capacities, a
+        // fixed number of requests each (h2load over HTTP/1.1): the CPU per
+        // request when every server sees the same arrivals, not its own
+        // saturation.
+        if runs_client("h2load") && h2load_installed {
+            let runs = rounds(h2load);
+            println!(
+                "middleware_load, one server after the other: h2load --h1 -n{FIXED_REQUESTS} -c{CONNECTIONS} at {} requests/s in all, {rounds_n} rounds, medians{placement}",
+                FIXED_RATE_PER_CONNECTION * CONNECTIONS
+            );
+            print_table(&names, &runs, "mean latency");
+        }
+        runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+
+    // Side by side: each server in a process of its own, all on the same
+    // core, loaded at the same time by a client each. What one server adds
+    // over another is then read under the same conditions, at the same
+    // moment, so the machine's drift (and the kernel's, which moves the
+    // sequential figures by a microsecond between rounds) is common to both.
+    if runs_layout("side-by-side") {
+        let mut children: Vec<ChildServer> = (0..names.len()).map(ChildServer::start).collect();
+        if runs_client("wrk") {
+            let runs = side_by_side(&mut children, rounds_n, SideClient::Wrk, pinned);
+            println!(
+                "middleware_load, side by side: a wrk -t1 -c{SIDE_CONNECTIONS} -d{SECONDS}s each, all at once, {rounds_n} rounds, medians{placement}"
+            );
+            print_table(&names, &runs, "p99 latency");
+        }
+        if runs_client("h2load") && h2load_installed {
+            let runs = side_by_side(&mut children, rounds_n, SideClient::H2load, pinned);
+            println!(
+                "middleware_load, side by side: an h2load --h1 -n{SIDE_REQUESTS} -c{SIDE_CONNECTIONS} at {} requests/s each, all at once, {rounds_n} rounds, medians{placement}",
+                SIDE_RATE_PER_CONNECTION * SIDE_CONNECTIONS
+            );
+            print_table(&names, &runs, "mean latency");
+        }
+    }
+}
+
+/// The argument that makes this bench a server process of the side-by-side
+/// layout: `--serve-child <index>`.
+const SERVE_CHILD: &str = "--serve-child";
+
+/// The side-by-side clients: this many connections each (the four together
+/// have the sequential runs' [`CONNECTIONS`]), and for `h2load` this many
+/// requests at this rate per connection (the four together send the
+/// sequential runs' 40,000 a second).
+const SIDE_CONNECTIONS: u32 = CONNECTIONS / 4;
+const SIDE_REQUESTS: u32 = 40_000;
+const SIDE_RATE_PER_CONNECTION: u32 = 1_250;
+
+/// A server in a process of its own (this bench, run with
+/// [`SERVE_CHILD`]): it prints its address, then answers each line on its
+/// standard input with its CPU time so far.
+struct ChildServer {
+    child: std::process::Child,
+    addr: SocketAddr,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl ChildServer {
+    fn start(index: usize) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(std::env::current_exe().expect("this bench's path"))
+            .args([SERVE_CHILD, &index.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("a server process");
+        let input = child.stdin.take().expect("a piped stdin");
+        let mut output = std::io::BufReader::new(child.stdout.take().expect("a piped stdout"));
+        let mut line = String::new();
+        output
+            .read_line(&mut line)
+            .expect("the server process's address");
+        let addr = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the server process printed {line:?}, not its address"));
+        Self {
+            child,
+            addr,
+            input,
+            output,
+        }
+    }
+
+    /// The process's user and system CPU time so far, in nanoseconds.
+    fn cpu_ns(&mut self) -> (f64, f64) {
+        use std::io::{BufRead, Write};
+        writeln!(self.input).expect("the server process reads");
+        self.input.flush().expect("the server process reads");
+        let mut line = String::new();
+        self.output
+            .read_line(&mut line)
+            .expect("the server process answers");
+        let mut times = line.split_whitespace().map(|v| v.parse::<f64>());
+        match (times.next(), times.next()) {
+            (Some(Ok(user)), Some(Ok(system))) => (user, system),
+            _ => panic!("the server process answered {line:?}, not its CPU time"),
+        }
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server process: [`SERVE_CHILD`]'s side.
+fn serve_child(index: usize) {
+    use std::io::{BufRead, Write};
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 2 {
+        pin_to(cores - 1);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    let (_, extra) = servers().swap_remove(index);
+    let addr = runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(serve(listener, extra));
+        addr
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{addr}").and_then(|()| out.flush());
+    // Until the bench closes the pipe (or exits).
+    for line in std::io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
+        }
+        let (user, system, _) = cpu_ns();
+        if writeln!(out, "{user} {system}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// The clients of the side-by-side layout.
+#[derive(Debug, Clone, Copy)]
+enum SideClient {
+    Wrk,
+    H2load,
+}
+
+impl SideClient {
+    fn command(self, addr: SocketAddr, pinned: bool) -> Command {
+        match self {
+            Self::Wrk => client::command(
+                &format!("http://{addr}/hello"),
+                SIDE_CONNECTIONS,
+                SECONDS,
+                pinned,
+            ),
+            Self::H2load => h2load_command(
+                addr,
+                SIDE_CONNECTIONS,
+                SIDE_REQUESTS,
+                SIDE_RATE_PER_CONNECTION,
+                pinned,
+            ),
+        }
+    }
+
+    fn parse(self, text: &str) -> Client {
+        match self {
+            Self::Wrk => {
+                let w = client::parse(text);
+                Client {
+                    rps: w.rps,
+                    latency_us: w.p99_us,
+                    requests: w.requests,
+                }
+            }
+            Self::H2load => parse_h2load(text, SIDE_REQUESTS),
+        }
+    }
+}
+
+/// `rounds` rounds of every server process loaded at once by a `client`
+/// each (started in an order that moves by one each round); for each
+/// server, its CPU time per request in each round.
+fn side_by_side(
+    children: &mut [ChildServer],
+    rounds: usize,
+    client: SideClient,
+    pinned: bool,
+) -> Vec<Vec<Run>> {
+    let n = children.len();
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); n];
+    for round in 0..rounds {
+        let before: Vec<(f64, f64)> = children.iter_mut().map(ChildServer::cpu_ns).collect();
+        let mut started: Vec<(usize, std::process::Child)> = (0..n)
+            .map(|k| {
+                let i = (round + k) % n;
+                let child = client
+                    .command(children[i].addr, pinned)
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("the client runs");
+                (i, child)
+            })
+            .collect();
+        started.sort_by_key(|(i, _)| *i);
+        let outputs: Vec<String> = started
+            .into_iter()
+            .map(|(_, c)| {
+                let out = c.wait_with_output().expect("the client finishes");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            })
+            .collect();
+        let after: Vec<(f64, f64)> = children.iter_mut().map(ChildServer::cpu_ns).collect();
+        for i in 0..n {
+            let c = client.parse(&outputs[i]);
+            let user = after[i].0 - before[i].0;
+            let cpu = user + after[i].1 - before[i].1;
+            runs[i].push(Run {
+                rps: c.rps,
+                latency_us: c.latency_us,
+                cpu_ns_per_request: cpu / c.requests.max(1.0),
+                user_ns_per_request: user / c.requests.max(1.0),
+            });
+        }
+    }
+    runs
+}
+
+/// The servers, in the order of the indices `BARE`, `WINDOW`,
+/// `SPIN_SERVER`, `LAYER`.
+fn servers() -> Vec<(&'static str, Extra)> {
     let metrics = Arc::new(RequestMetrics::new());
     let monitor = RequestMonitor::builder()
         .state(metrics.clone())
@@ -102,7 +417,7 @@ fn main() {
         .build()
         .expect("valid settings");
     // In the order of the indices `BARE`, `WINDOW`, `SPIN_SERVER`, `LAYER`.
-    let servers = [
+    vec![
         ("bare hyper", Extra::Nothing),
         // The bare server plus one windowed-field update per request: what
         // any state with a `SlidingWindow` costs the process, the coarse
@@ -119,68 +434,7 @@ fn main() {
         // such work adds under this load, whatever its code.
         ("bare hyper, a 900 ns spin a request", Extra::Spin(SPIN)),
         ("with RequestMonitor", Extra::Layer(monitor)),
-    ];
-    // MIDDLEWARE_LOAD_ONLY=<index> loads one server only (to count its
-    // system calls with `perf stat` around the whole process).
-    let only = env_usize("MIDDLEWARE_LOAD_ONLY");
-    let addrs: Vec<SocketAddr> = runtime.block_on(async {
-        let mut addrs = Vec::new();
-        for (_, extra) in &servers {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            addrs.push(listener.local_addr().expect("addr"));
-            tokio::spawn(serve(listener, extra.clone()));
-        }
-        addrs
-    });
-
-    let rounds_n = env_usize("MIDDLEWARE_LOAD_ROUNDS").unwrap_or(ROUNDS);
-    let names: Vec<&str> = servers.iter().map(|(n, _)| *n).collect();
-    let rounds = |client: fn(SocketAddr, bool) -> Run| {
-        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); addrs.len()];
-        for round in 0..rounds_n {
-            // Each round starts with the next server, so that no server
-            // always runs first or last in a round.
-            for k in 0..addrs.len() {
-                let i = (round + k) % addrs.len();
-                if only.is_none_or(|o| o == i) {
-                    runs[i].push(client(addrs[i], pinned));
-                }
-            }
-        }
-        runs
-    };
-    // MIDDLEWARE_LOAD_CLIENT=wrk or h2load runs that client only.
-    let client_only = std::env::var("MIDDLEWARE_LOAD_CLIENT").ok();
-    let runs_client = |name: &str| client_only.as_deref().is_none_or(|c| c == name);
-    if runs_client("wrk") {
-        let runs = rounds(wrk);
-        println!(
-            "middleware_load: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {rounds_n} rounds, medians{}",
-            if pinned {
-                ", server and wrk on cores of their own"
-            } else {
-                ""
-            }
-        );
-        print_table(&names, &runs, "p99 latency");
-    }
-
-    // The same servers at a fixed rate below all their capacities, a fixed
-    // number of requests each (h2load over HTTP/1.1): the CPU per request
-    // when every server sees the same arrivals, not its own saturation.
-    if runs_client("h2load") {
-        if Command::new("h2load").arg("--version").output().is_ok() {
-            let runs = rounds(h2load);
-            println!(
-                "middleware_load: h2load --h1 -n{FIXED_REQUESTS} -c{CONNECTIONS} at {} requests/s in all, {rounds_n} rounds, medians",
-                FIXED_RATE_PER_CONNECTION * CONNECTIONS
-            );
-            print_table(&names, &runs, "mean latency");
-        } else {
-            eprintln!("h2load is not installed (Debian's nghttp2-client): no fixed-rate table");
-        }
-    }
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    ]
 }
 
 /// The servers' medians, then what each adds (see [`print_added`]).
@@ -391,21 +645,51 @@ fn wrk(addr: SocketAddr, pinned: bool) -> Run {
 /// mean (h2load prints no percentiles).
 fn h2load(addr: SocketAddr, pinned: bool) -> Run {
     let before = cpu_ns();
-    let out = client::pinned_command("h2load", pinned)
-        .args([
-            "--h1",
-            "-t1",
-            &format!("-c{CONNECTIONS}"),
-            &format!("-n{FIXED_REQUESTS}"),
-            &format!("--rps={FIXED_RATE_PER_CONNECTION}"),
-            &format!("http://{addr}/hello"),
-        ])
-        .output()
-        .expect("h2load runs");
+    let out = h2load_command(
+        addr,
+        CONNECTIONS,
+        FIXED_REQUESTS,
+        FIXED_RATE_PER_CONNECTION,
+        pinned,
+    )
+    .output()
+    .expect("h2load runs");
     let after = cpu_ns();
     let user = after.0 - before.0;
     let cpu = user + after.1 - before.1;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let h = parse_h2load(&String::from_utf8_lossy(&out.stdout), FIXED_REQUESTS);
+    Run {
+        rps: h.rps,
+        latency_us: h.latency_us,
+        cpu_ns_per_request: cpu / h.requests,
+        user_ns_per_request: user / h.requests,
+    }
+}
+
+/// `h2load` over HTTP/1.1 on one thread: `requests` in all over
+/// `connections`, each at `rate` requests a second.
+fn h2load_command(
+    addr: SocketAddr,
+    connections: u32,
+    requests: u32,
+    rate: u32,
+    pinned: bool,
+) -> Command {
+    let mut c = client::pinned_command("h2load", pinned);
+    c.args([
+        "--h1",
+        "-t1",
+        &format!("-c{connections}"),
+        &format!("-n{requests}"),
+        &format!("--rps={rate}"),
+        &format!("http://{addr}/hello"),
+    ]);
+    c
+}
+
+/// What one `h2load` run printed: requests/s, the mean latency, the
+/// requests made. Panics unless all `expected` requests succeeded.
+fn parse_h2load(text: &str, expected: u32) -> Client {
     // "requests: 240000 total, 240000 started, 240000 done, 240000 succeeded, 0 failed, ..."
     let succeeded: f64 = text
         .lines()
@@ -415,7 +699,7 @@ fn h2load(addr: SocketAddr, pinned: bool) -> Run {
         .unwrap_or_else(|| panic!("no request count in h2load's output:\n{text}"));
     assert_eq!(
         succeeded,
-        f64::from(FIXED_REQUESTS),
+        f64::from(expected),
         "h2load's requests did not all succeed:\n{text}"
     );
     // "finished in 6.00s, 40000.00 req/s, 1.23MB/s"
@@ -427,18 +711,25 @@ fn h2load(addr: SocketAddr, pinned: bool) -> Run {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no req/s in h2load's output:\n{text}"));
     // "time for request:    12us   1.2ms   150us   ..." (min, max, mean)
-    let mean_us = text
+    let latency_us = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("time for request:"))
         .and_then(|l| l.split_whitespace().nth(2))
         .map(client::micros)
         .unwrap_or_else(|| panic!("no request time in h2load's output:\n{text}"));
-    Run {
+    Client {
         rps,
-        latency_us: mean_us,
-        cpu_ns_per_request: cpu / succeeded,
-        user_ns_per_request: user / succeeded,
+        latency_us,
+        requests: succeeded,
     }
+}
+
+/// What a client run printed, whichever client.
+#[derive(Debug, Clone, Copy)]
+struct Client {
+    rps: f64,
+    latency_us: f64,
+    requests: f64,
 }
 
 fn median(runs: &[Run]) -> Run {

@@ -25,17 +25,28 @@ pub fn installed() -> bool {
 /// only (through `taskset`) when `pinned`. Panics on error responses or
 /// output it cannot read: a bench with a broken client measures nothing.
 pub fn run(url: &str, connections: u32, seconds: u32, pinned: bool) -> Wrk {
-    let out = pinned_command("wrk", pinned)
-        .args([
-            "-t1",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            url,
-        ])
+    let out = command(url, connections, seconds, pinned)
         .output()
         .expect("wrk runs");
-    let text = String::from_utf8_lossy(&out.stdout);
+    parse(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The command [`run`] runs, to start it without waiting for it.
+pub fn command(url: &str, connections: u32, seconds: u32, pinned: bool) -> Command {
+    let mut c = pinned_command("wrk", pinned);
+    c.args([
+        "-t1",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+        url,
+    ]);
+    c
+}
+
+/// What `wrk --latency` printed, read; panics on error responses or output
+/// it cannot read.
+pub fn parse(text: &str) -> Wrk {
     let rps = text
         .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
