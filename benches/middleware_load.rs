@@ -76,7 +76,7 @@ const WINDOW: usize = 1;
 const SPIN_SERVER: usize = 2;
 const LAYER: usize = 3;
 
-/// One client run.
+/// One client run, with the server's CPU time per request.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     rps: f64,
@@ -87,6 +87,22 @@ struct Run {
     /// The user-space part: where the layer's code runs (the rest is the
     /// kernel's TCP work, which varies with how requests batch).
     user_ns_per_request: f64,
+}
+
+impl Run {
+    /// What `client` printed, with the server's (user, system) CPU
+    /// nanoseconds `before` and `after` it.
+    fn of(client: Client, before: (f64, f64), after: (f64, f64)) -> Self {
+        let user = after.0 - before.0;
+        let cpu = user + after.1 - before.1;
+        let requests = client.requests.max(1.0);
+        Self {
+            rps: client.rps,
+            latency_us: client.latency_us,
+            cpu_ns_per_request: cpu / requests,
+            user_ns_per_request: user / requests,
+        }
+    }
 }
 
 fn main() {
@@ -113,8 +129,7 @@ fn main() {
     }
     // The server on the last core, wrk (through `taskset`) on the first, so
     // they do not take turns on one.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pinned = cores >= 2 && pin_to(cores - 1);
+    let pinned = pin_to_server_core();
     let rounds_n = env_usize("MIDDLEWARE_LOAD_ROUNDS").unwrap_or(ROUNDS);
     let names: Vec<&str> = servers().iter().map(|(n, _)| *n).collect();
     // MIDDLEWARE_LOAD_CLIENT=wrk or h2load runs that client only.
@@ -284,10 +299,7 @@ impl Drop for ChildServer {
 /// A server process: [`SERVE_CHILD`]'s side.
 fn serve_child(index: usize) {
     use std::io::{BufRead, Write};
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores >= 2 {
-        pin_to(cores - 1);
-    }
+    pin_to_server_core();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -393,15 +405,7 @@ fn side_by_side(
             .collect();
         let after: Vec<(f64, f64)> = children.iter_mut().map(ChildServer::cpu_ns).collect();
         for i in 0..n {
-            let c = client.parse(&outputs[i]);
-            let user = after[i].0 - before[i].0;
-            let cpu = user + after[i].1 - before[i].1;
-            runs[i].push(Run {
-                rps: c.rps,
-                latency_us: c.latency_us,
-                cpu_ns_per_request: cpu / c.requests.max(1.0),
-                user_ns_per_request: user / c.requests.max(1.0),
-            });
+            runs[i].push(Run::of(client.parse(&outputs[i]), before[i], after[i]));
         }
     }
     runs
@@ -579,6 +583,13 @@ fn glue<S>(svc: S) -> hyper_util::service::TowerToHyperService<S> {
     hyper_util::service::TowerToHyperService::new(svc)
 }
 
+/// Pins this process to the last core, where there are two or more (the
+/// clients run on the first); whether it is pinned.
+fn pin_to_server_core() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores >= 2 && pin_to(cores - 1)
+}
+
 /// Runs this process (and the threads it starts after) on `core` only;
 /// whether that worked.
 fn pin_to(core: usize) -> bool {
@@ -621,10 +632,8 @@ fn wrk(addr: SocketAddr, pinned: bool) -> Run {
         pinned,
     );
     let after = cpu_ns();
-    let user = after.0 - before.0;
-    let cpu = user + after.1 - before.1;
     let events: Vec<f64> = (0..3).map(|i| after.2[i] - before.2[i]).collect();
-    let (rps, requests, latency_us) = (w.rps, w.requests, w.p99_us);
+    let requests = w.requests;
     if std::env::var_os("MIDDLEWARE_LOAD_EVENTS").is_some() {
         eprintln!(
             "{addr}: per 1,000 requests: {:.2} minor faults, {:.2} voluntary and {:.2} involuntary context switches",
@@ -633,12 +642,12 @@ fn wrk(addr: SocketAddr, pinned: bool) -> Run {
             events[2] * 1e3 / requests.max(1.0),
         );
     }
-    Run {
-        rps,
-        latency_us,
-        cpu_ns_per_request: cpu / requests.max(1.0),
-        user_ns_per_request: user / requests.max(1.0),
-    }
+    let w = Client {
+        rps: w.rps,
+        latency_us: w.p99_us,
+        requests,
+    };
+    Run::of(w, (before.0, before.1), (after.0, after.1))
 }
 
 /// One fixed-rate `h2load` run of [`FIXED_REQUESTS`]; the latency is the
@@ -655,15 +664,8 @@ fn h2load(addr: SocketAddr, pinned: bool) -> Run {
     .output()
     .expect("h2load runs");
     let after = cpu_ns();
-    let user = after.0 - before.0;
-    let cpu = user + after.1 - before.1;
     let h = parse_h2load(&String::from_utf8_lossy(&out.stdout), FIXED_REQUESTS);
-    Run {
-        rps: h.rps,
-        latency_us: h.latency_us,
-        cpu_ns_per_request: cpu / h.requests,
-        user_ns_per_request: user / h.requests,
-    }
+    Run::of(h, (before.0, before.1), (after.0, after.1))
 }
 
 /// `h2load` over HTTP/1.1 on one thread: `requests` in all over
