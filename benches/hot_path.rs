@@ -5,9 +5,10 @@
 //! `<name>/1` runs the operation on one thread; `<name>/2` runs it on two
 //! threads at once against the same value and reports the time per operation
 //! per thread (the wall time of `iters` operations on each thread).
-//! `interleaved/transaction_of_three/*` measures the transaction and the
-//! lock design it replaced in alternating chunks of each other, so that
-//! both see the same machine.
+//! `interleaved/transaction_of_three/monsta` measures the transaction and
+//! the lock design it replaced in alternating chunks of each other, so that
+//! both see the same machine, and prints the ratio of the two
+//! (`monsta / striped_reentrant_mutex = ...`) over the paired samples.
 
 use std::{
     hint::black_box,
@@ -175,38 +176,85 @@ fn transaction(c: &mut Criterion) {
         state.load.set(black_box(0.5));
         state.cpu.update(black_box(42.0));
     });
-    // The same two, each measured in chunks that alternate with chunks of
-    // the other: both see the same machine (its frequency, what ran just
-    // before), which two benchmarks run one after the other do not.
+    // The same two, measured in the same moments: chunks of each
+    // alternate (which goes first alternates too), and each sample times
+    // both, so the ratio of a sample compares the two on the same machine
+    // state. Two benchmarks one after the other do not: their figures
+    // moved by a fifth between runs of the same code on one machine.
+    let samples = std::cell::RefCell::new(Vec::new());
     let mut g = c.benchmark_group("interleaved/transaction_of_three");
     g.bench_function("monsta", |b| {
-        b.iter_custom(|iters| interleaved(iters, &monsta, &old_design))
-    });
-    g.bench_function("striped_reentrant_mutex", |b| {
-        b.iter_custom(|iters| interleaved(iters, &old_design, &monsta))
+        b.iter_custom(|iters| {
+            let (mine, other) = interleaved(iters, &monsta, &old_design);
+            samples.borrow_mut().push((mine, other));
+            mine
+        })
     });
     g.finish();
+    report_ratio(
+        "interleaved/transaction_of_three",
+        "monsta / striped_reentrant_mutex",
+        &samples.into_inner(),
+    );
 }
 
-/// Runs `timed` and `other` `iters` times each, in alternating chunks;
-/// returns the time of `timed`'s chunks.
-fn interleaved(iters: u64, timed: &impl Fn(), other: &impl Fn()) -> Duration {
+/// Runs `timed` and `other` `iters` times each, in alternating chunks
+/// (every other pair of chunks starts with `other`); returns the time of
+/// each.
+fn interleaved(iters: u64, timed: &impl Fn(), other: &impl Fn()) -> (Duration, Duration) {
     const CHUNK: u64 = 1024;
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(CHUNK);
+    let run = |f: &dyn Fn(), n: u64| {
         let start = Instant::now();
         for _ in 0..n {
-            timed();
+            f();
         }
-        total += start.elapsed();
-        for _ in 0..n {
-            other();
+        start.elapsed()
+    };
+    let (mut mine, mut theirs) = (Duration::ZERO, Duration::ZERO);
+    let mut left = iters;
+    let mut pair = 0u64;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        if pair % 2 == 0 {
+            mine += run(timed, n);
+            theirs += run(other, n);
+        } else {
+            theirs += run(other, n);
+            mine += run(timed, n);
         }
+        pair += 1;
         left -= n;
     }
-    total
+    (mine, theirs)
+}
+
+/// Prints the ratio of the two times of paired samples: the median of the
+/// samples' ratios and its quartiles, and the ratio of the totals. Samples
+/// of criterion's warm-up are included; they are timed as the others.
+fn report_ratio(group: &str, what: &str, samples: &[(Duration, Duration)]) {
+    let mut ratios: Vec<f64> = samples
+        .iter()
+        .filter(|(_, other)| !other.is_zero())
+        .map(|(mine, other)| mine.as_secs_f64() / other.as_secs_f64())
+        .collect();
+    if ratios.is_empty() {
+        return;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let (mine, other): (Duration, Duration) = samples
+        .iter()
+        .fold((Duration::ZERO, Duration::ZERO), |(a, b), (m, o)| {
+            (a + *m, b + *o)
+        });
+    println!(
+        "{group}: {what} = {:.3} (median of {} paired samples; quartiles {:.3} to {:.3}; totals {:.3})",
+        at(0.5),
+        ratios.len(),
+        at(0.25),
+        at(0.75),
+        mine.as_secs_f64() / other.as_secs_f64(),
+    );
 }
 
 criterion_group!(benches, floor, clocks, peers, fields, transaction);
