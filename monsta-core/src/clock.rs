@@ -2,8 +2,18 @@
 //! wall clock only where a calendar matters.
 //!
 //! [`Clock::system`] (the default) reads a coarse monotonic time that a
-//! background thread refreshes every millisecond, so a field update costs
-//! one relaxed atomic load for the time instead of a clock read.
+//! background thread refreshes every 4 ms ([`RESOLUTION`], the resolution of
+//! the kernel's own coarse clock), so a field update costs one relaxed
+//! atomic load for the time instead of a clock read.
+//!
+//! Why 4 ms and not 1: each wake-up of the thread costs the process about
+//! 9 µs of CPU in the virtual machines of the benchmarks, so at 1 ms a busy
+//! process paid nearly 1 % of a core for its clock, and a server at 10,000
+//! requests a second about 400 ns a request (BENCHMARKS.md has the figures).
+//! At 4 ms it pays a quarter of that. The windows, periods and buckets the
+//! fields keep are seconds to days long, so a reading up to 4 ms old moves
+//! none of them by more than that; spans (how long a call took) are read on
+//! the precise clock ([`Clock::stamp`]) instead.
 //! [`ManualClock`] is a clock that tests move by hand: every field built on
 //! it is deterministic.
 //!
@@ -30,12 +40,14 @@ use std::{
 
 use jiff::{SignedDuration, Timestamp};
 
-/// How often the background thread refreshes the coarse monotonic time.
-pub const RESOLUTION: Duration = Duration::from_millis(1);
+/// How often the background thread refreshes the coarse monotonic time:
+/// a reading of [`Clock::now`] on the system clock is at most about this
+/// old.
+pub const RESOLUTION: Duration = Duration::from_millis(4);
 
 /// How many refreshes the thread makes between two checks that the time is
-/// still read.
-const PROBE_EVERY: u32 = 100;
+/// still read (every 100 ms).
+const PROBE_EVERY: u32 = 25;
 
 /// The published time's value when it is not fresh: the refresh thread is
 /// checking whether anything reads the time, or is parked. Monotonic time
@@ -283,7 +295,7 @@ impl Clock {
 
     /// A precise monotonic reading on the same origin as [`now`](Self::now),
     /// for measuring short spans (how long a call took) where the coarse
-    /// millisecond tick of [`now`](Self::now) would read zero: the system
+    /// 4 ms tick of [`now`](Self::now) would read zero: the system
     /// clock reads the CPU's time-stamp counter through `quanta` where it
     /// is invariant (about 13 ns, against 35 ns for [`std::time::Instant`]
     /// on the machine of the benchmarks), else the system's monotonic

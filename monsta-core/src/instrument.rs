@@ -25,7 +25,7 @@
 //! (the precise clock: one raw counter read at each end) on the field's clock
 //! ([`Record::clock`]: a [`SlidingPercentiles`]'
 //! own, the system clock for fields without one), not the coarse
-//! millisecond tick that the fields' windows read, which would record zero
+//! 4 ms tick that the fields' windows read, which would record zero
 //! for a fast call. [`Instrument::timed_on`] and [`time_on`] take the clock
 //! explicitly: on a [`ManualClock`](crate::ManualClock) a test decides what
 //! every call took.

@@ -346,7 +346,7 @@ pub struct TaskInfo {
     pub id: String,
     /// Where it was spawned: `file:line:column`.
     pub spawned_at: String,
-    /// Seconds since it was spawned (to about a millisecond: the spawn
+    /// Seconds since it was spawned (to about 4 ms: the spawn
     /// and the listing read monsta's coarse clock, which costs a spawn
     /// a load where a precise reading costs tens of nanoseconds).
     pub age_s: f64,
@@ -357,7 +357,7 @@ pub struct TaskInfo {
     /// Mean time of a poll, in seconds (0 before the first).
     pub mean_poll_s: f64,
     /// Seconds since its last poll ended (`None` before the first; to
-    /// about a millisecond, as `age_s`).
+    /// about 4 ms, as `age_s`).
     pub since_last_poll_s: Option<f64>,
     /// Whether it is idle, scheduled or running.
     pub state: TaskState,

@@ -36,8 +36,8 @@ use crate::{
 /// expired samples are swept from the front. A read copies the live samples
 /// of every buffer, keeps the `max_samples` most recent of them, and sorts
 /// the copy outside the locks. The window and the cap mean what they would
-/// with one buffer; only among samples taken at the same instant (the clock
-/// counts milliseconds) by different threads, which of them a full cap drops
+/// with one buffer; only among samples taken at the same instant (the same
+/// tick of the clock) by different threads, which of them a full cap drops
 /// first is not specified.
 ///
 /// Memory: each buffer holds at most `max_samples` samples of 16 bytes, and
