@@ -35,7 +35,7 @@
 //! whether the flag was set). The guard of a state keeps its stripe if the
 //! address went to the slot, so releasing neither reads nor hashes anything
 //! first. Measured in paired samples (the two interleaved in the same
-//! moments), a transaction of three updates costs 0.84 to 0.89 of what it
+//! moments), a transaction of three updates costs 0.84 to 0.94 of what it
 //! costs under a striped reentrant mutex, where a compare-exchange to
 //! release and a second hash of the address made it 1.05. A contended
 //! lock backs off as parking_lot's mutex does (a few short spins, then a
