@@ -88,7 +88,7 @@
 //! [`ProcessInfo`]), `/metrics` gets the metrics below, the reporter serves
 //! the named tasks on `/mon/v1/tasks`, and the monitor starts with the
 //! reporter's servers and stops with
-//! [`StatusReporter::stop`](monsta_http::StatusReporter::stop): start the
+//! [`StatusReporter::stop`]: start the
 //! reporter in the host's startup and stop it in its shutdown, and the
 //! probe follows.
 //!
@@ -134,6 +134,21 @@
 //! [`set_max_tasks`] says otherwise); past it, new named tasks run
 //! unregistered and are counted ([`unregistered`]). Finished tasks leave
 //! it.
+//!
+//! (The two links above lead to items of the `http` feature; built
+//! without it, they lead to the documentation on docs.rs.)
+#![cfg_attr(
+    feature = "http",
+    doc = "",
+    doc = "[`RuntimeMonitor::extension`]: RuntimeMonitor::extension",
+    doc = "[`StatusReporter::stop`]: monsta_http::StatusReporter::stop"
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "",
+    doc = "[`RuntimeMonitor::extension`]: https://docs.rs/monsta-runtime/latest/monsta_runtime/struct.RuntimeMonitor.html#method.extension",
+    doc = "[`StatusReporter::stop`]: https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.stop"
+)]
 
 mod callbacks;
 mod monitor;
