@@ -215,7 +215,7 @@ fn interleaved(iters: u64, timed: &impl Fn(), other: &impl Fn()) -> (Duration, D
     let mut pair = 0u64;
     while left > 0 {
         let n = left.min(CHUNK);
-        if pair % 2 == 0 {
+        if pair.is_multiple_of(2) {
             mine += run(timed, n);
             theirs += run(other, n);
         } else {
