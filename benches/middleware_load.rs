@@ -162,7 +162,7 @@ fn main() {
             }
             addrs
         });
-        let rounds = |client: fn(SocketAddr, bool) -> Run| {
+        let rounds = |load: Load| {
             let mut runs: Vec<Vec<Run>> = vec![Vec::new(); addrs.len()];
             for round in 0..rounds_n {
                 // Each round starts with the next server, so that no server
@@ -170,14 +170,14 @@ fn main() {
                 for k in 0..addrs.len() {
                     let i = (round + k) % addrs.len();
                     if only.is_none_or(|o| o == i) {
-                        runs[i].push(client(addrs[i], pinned));
+                        runs[i].push(load.run(addrs[i], pinned));
                     }
                 }
             }
             runs
         };
         if runs_client("wrk") {
-            let runs = rounds(wrk);
+            let runs = rounds(Load::WRK);
             println!(
                 "middleware_load, one server after the other: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {rounds_n} rounds, medians{placement}"
             );
@@ -188,7 +188,7 @@ fn main() {
         // request when every server sees the same arrivals, not its own
         // saturation.
         if runs_client("h2load") && h2load_installed {
-            let runs = rounds(h2load);
+            let runs = rounds(Load::H2LOAD);
             println!(
                 "middleware_load, one server after the other: h2load --h1 -n{FIXED_REQUESTS} -c{CONNECTIONS} at {} requests/s in all, {rounds_n} rounds, medians{placement}",
                 FIXED_RATE_PER_CONNECTION * CONNECTIONS
@@ -206,14 +206,14 @@ fn main() {
     if runs_layout("side-by-side") {
         let mut children: Vec<ChildServer> = (0..names.len()).map(ChildServer::start).collect();
         if runs_client("wrk") {
-            let runs = side_by_side(&mut children, rounds_n, SideClient::Wrk, pinned);
+            let runs = side_by_side(&mut children, rounds_n, Load::SIDE_WRK, pinned);
             println!(
                 "middleware_load, side by side: a wrk -t1 -c{SIDE_CONNECTIONS} -d{SECONDS}s each, all at once, {rounds_n} rounds, medians{placement}"
             );
             print_table(&names, &runs, "p99 latency");
         }
         if runs_client("h2load") && h2load_installed {
-            let runs = side_by_side(&mut children, rounds_n, SideClient::H2load, pinned);
+            let runs = side_by_side(&mut children, rounds_n, Load::SIDE_H2LOAD, pinned);
             println!(
                 "middleware_load, side by side: an h2load --h1 -n{SIDE_REQUESTS} -c{SIDE_CONNECTIONS} at {} requests/s each, all at once, {rounds_n} rounds, medians{placement}",
                 SIDE_RATE_PER_CONNECTION * SIDE_CONNECTIONS
@@ -330,54 +330,13 @@ fn serve_child(index: usize) {
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
 
-/// The clients of the side-by-side layout.
-#[derive(Debug, Clone, Copy)]
-enum SideClient {
-    Wrk,
-    H2load,
-}
-
-impl SideClient {
-    fn command(self, addr: SocketAddr, pinned: bool) -> Command {
-        match self {
-            Self::Wrk => client::command(
-                &format!("http://{addr}/hello"),
-                SIDE_CONNECTIONS,
-                SECONDS,
-                pinned,
-            ),
-            Self::H2load => h2load_command(
-                addr,
-                SIDE_CONNECTIONS,
-                SIDE_REQUESTS,
-                SIDE_RATE_PER_CONNECTION,
-                pinned,
-            ),
-        }
-    }
-
-    fn parse(self, text: &str) -> Client {
-        match self {
-            Self::Wrk => {
-                let w = client::parse(text);
-                Client {
-                    rps: w.rps,
-                    latency_us: w.p99_us,
-                    requests: w.requests,
-                }
-            }
-            Self::H2load => parse_h2load(text, SIDE_REQUESTS),
-        }
-    }
-}
-
 /// `rounds` rounds of every server process loaded at once by a `client`
 /// each (started in an order that moves by one each round); for each
 /// server, its CPU time per request in each round.
 fn side_by_side(
     children: &mut [ChildServer],
     rounds: usize,
-    client: SideClient,
+    client: Load,
     pinned: bool,
 ) -> Vec<Vec<Run>> {
     let n = children.len();
@@ -623,49 +582,95 @@ fn cpu_ns() -> (f64, f64, [f64; 3]) {
     )
 }
 
-fn wrk(addr: SocketAddr, pinned: bool) -> Run {
-    let before = cpu_ns();
-    let w = client::run(
-        &format!("http://{addr}/hello"),
-        CONNECTIONS,
-        SECONDS,
-        pinned,
-    );
-    let after = cpu_ns();
-    let events: Vec<f64> = (0..3).map(|i| after.2[i] - before.2[i]).collect();
-    let requests = w.requests;
-    if std::env::var_os("MIDDLEWARE_LOAD_EVENTS").is_some() {
-        eprintln!(
-            "{addr}: per 1,000 requests: {:.2} minor faults, {:.2} voluntary and {:.2} involuntary context switches",
-            events[0] * 1e3 / requests.max(1.0),
-            events[1] * 1e3 / requests.max(1.0),
-            events[2] * 1e3 / requests.max(1.0),
-        );
-    }
-    let w = Client {
-        rps: w.rps,
-        latency_us: w.p99_us,
-        requests,
-    };
-    Run::of(w, (before.0, before.1), (after.0, after.1))
+/// What a client sends: `wrk` with this many connections for
+/// [`SECONDS`], or `h2load` with this many connections, requests in all and
+/// requests a second per connection.
+#[derive(Clone, Copy)]
+enum Load {
+    Wrk {
+        connections: u32,
+    },
+    H2load {
+        connections: u32,
+        requests: u32,
+        rate: u32,
+    },
 }
 
-/// One fixed-rate `h2load` run of [`FIXED_REQUESTS`]; the latency is the
-/// mean (h2load prints no percentiles).
-fn h2load(addr: SocketAddr, pinned: bool) -> Run {
-    let before = cpu_ns();
-    let out = h2load_command(
-        addr,
-        CONNECTIONS,
-        FIXED_REQUESTS,
-        FIXED_RATE_PER_CONNECTION,
-        pinned,
-    )
-    .output()
-    .expect("h2load runs");
-    let after = cpu_ns();
-    let h = parse_h2load(&String::from_utf8_lossy(&out.stdout), FIXED_REQUESTS);
-    Run::of(h, (before.0, before.1), (after.0, after.1))
+impl Load {
+    /// One server after the other: `wrk` with every connection.
+    const WRK: Load = Load::Wrk {
+        connections: CONNECTIONS,
+    };
+    /// One server after the other: [`FIXED_REQUESTS`] at a fixed rate.
+    const H2LOAD: Load = Load::H2load {
+        connections: CONNECTIONS,
+        requests: FIXED_REQUESTS,
+        rate: FIXED_RATE_PER_CONNECTION,
+    };
+    /// Side by side: a quarter of the connections (and of the rate) each.
+    const SIDE_WRK: Load = Load::Wrk {
+        connections: SIDE_CONNECTIONS,
+    };
+    const SIDE_H2LOAD: Load = Load::H2load {
+        connections: SIDE_CONNECTIONS,
+        requests: SIDE_REQUESTS,
+        rate: SIDE_RATE_PER_CONNECTION,
+    };
+
+    fn command(self, addr: SocketAddr, pinned: bool) -> Command {
+        match self {
+            Load::Wrk { connections } => client::command(
+                &format!("http://{addr}/hello"),
+                connections,
+                SECONDS,
+                pinned,
+            ),
+            Load::H2load {
+                connections,
+                requests,
+                rate,
+            } => h2load_command(addr, connections, requests, rate, pinned),
+        }
+    }
+
+    /// What the client printed; `wrk`'s latency is the 99th percentile,
+    /// `h2load`'s the mean (it prints no percentiles).
+    fn parse(self, text: &str) -> Client {
+        match self {
+            Load::Wrk { .. } => {
+                let w = client::parse(text);
+                Client {
+                    rps: w.rps,
+                    latency_us: w.p99_us,
+                    requests: w.requests,
+                }
+            }
+            Load::H2load { requests, .. } => parse_h2load(text, requests),
+        }
+    }
+
+    /// Loads the server at `addr` (of this process, one server after the
+    /// other), with this process's CPU time over the load.
+    fn run(self, addr: SocketAddr, pinned: bool) -> Run {
+        let before = cpu_ns();
+        let out = self
+            .command(addr, pinned)
+            .output()
+            .expect("the client runs");
+        let after = cpu_ns();
+        let client = self.parse(&String::from_utf8_lossy(&out.stdout));
+        if std::env::var_os("MIDDLEWARE_LOAD_EVENTS").is_some() {
+            let per_1000 = |i: usize| (after.2[i] - before.2[i]) * 1e3 / client.requests.max(1.0);
+            eprintln!(
+                "{addr}: per 1,000 requests: {:.2} minor faults, {:.2} voluntary and {:.2} involuntary context switches",
+                per_1000(0),
+                per_1000(1),
+                per_1000(2),
+            );
+        }
+        Run::of(client, (before.0, before.1), (after.0, after.1))
+    }
 }
 
 /// `h2load` over HTTP/1.1 on one thread: `requests` in all over

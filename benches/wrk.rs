@@ -24,6 +24,8 @@ pub fn installed() -> bool {
 /// Runs `wrk -t1 -c<connections> -d<seconds>s --latency <url>`, on core 0
 /// only (through `taskset`) when `pinned`. Panics on error responses or
 /// output it cannot read: a bench with a broken client measures nothing.
+// (`http_load`'s: `middleware_load` runs the command itself.)
+#[allow(dead_code)]
 pub fn run(url: &str, connections: u32, seconds: u32, pinned: bool) -> Wrk {
     let out = command(url, connections, seconds, pinned)
         .output()
