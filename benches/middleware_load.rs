@@ -75,6 +75,9 @@ const BARE: usize = 0;
 const WINDOW: usize = 1;
 const SPIN_SERVER: usize = 2;
 const LAYER: usize = 3;
+/// How many servers there are; side by side, each gets this share of a
+/// load.
+const SERVERS: u32 = LAYER as u32 + 1;
 
 /// One client run, with the server's CPU time per request.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +141,10 @@ fn main() {
     // MIDDLEWARE_LOAD_LAYOUT=sequential or side-by-side runs that layout only.
     let layout = std::env::var("MIDDLEWARE_LOAD_LAYOUT").ok();
     let runs_layout = |name: &str| layout.as_deref().is_none_or(|l| l == name);
+    let loads: Vec<Load> = [Load::WRK, Load::H2LOAD]
+        .into_iter()
+        .filter(|l| runs_client(l.client()) && (l.client() != "h2load" || h2load_installed))
+        .collect();
     let placement = if pinned {
         ", servers and clients on cores of their own"
     } else {
@@ -176,24 +183,12 @@ fn main() {
             }
             runs
         };
-        if runs_client("wrk") {
-            let runs = rounds(Load::WRK);
+        for &load in &loads {
+            let runs = rounds(load);
             println!(
-                "middleware_load, one server after the other: wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, {rounds_n} rounds, medians{placement}"
+                "middleware_load, one server after the other: {load}, {rounds_n} rounds, medians{placement}"
             );
-            print_table(&names, &runs, "p99 latency");
-        }
-        // The same servers at a fixed rate below all their capacities, a
-        // fixed number of requests each (h2load over HTTP/1.1): the CPU per
-        // request when every server sees the same arrivals, not its own
-        // saturation.
-        if runs_client("h2load") && h2load_installed {
-            let runs = rounds(Load::H2LOAD);
-            println!(
-                "middleware_load, one server after the other: h2load --h1 -n{FIXED_REQUESTS} -c{CONNECTIONS} at {} requests/s in all, {rounds_n} rounds, medians{placement}",
-                FIXED_RATE_PER_CONNECTION * CONNECTIONS
-            );
-            print_table(&names, &runs, "mean latency");
+            print_table(&names, &runs, load.latency());
         }
         runtime.shutdown_timeout(Duration::from_secs(1));
     }
@@ -205,20 +200,12 @@ fn main() {
     // sequential figures by a microsecond between rounds) is common to both.
     if runs_layout("side-by-side") {
         let mut children: Vec<ChildServer> = (0..names.len()).map(ChildServer::start).collect();
-        if runs_client("wrk") {
-            let runs = side_by_side(&mut children, rounds_n, Load::SIDE_WRK, pinned);
+        for load in loads.iter().map(|l| l.shared(SERVERS)) {
+            let runs = side_by_side(&mut children, rounds_n, load, pinned);
             println!(
-                "middleware_load, side by side: a wrk -t1 -c{SIDE_CONNECTIONS} -d{SECONDS}s each, all at once, {rounds_n} rounds, medians{placement}"
+                "middleware_load, side by side: {load} for each server, all at once, {rounds_n} rounds, medians{placement}"
             );
-            print_table(&names, &runs, "p99 latency");
-        }
-        if runs_client("h2load") && h2load_installed {
-            let runs = side_by_side(&mut children, rounds_n, Load::SIDE_H2LOAD, pinned);
-            println!(
-                "middleware_load, side by side: an h2load --h1 -n{SIDE_REQUESTS} -c{SIDE_CONNECTIONS} at {} requests/s each, all at once, {rounds_n} rounds, medians{placement}",
-                SIDE_RATE_PER_CONNECTION * SIDE_CONNECTIONS
-            );
-            print_table(&names, &runs, "mean latency");
+            print_table(&names, &runs, load.latency());
         }
     }
 }
@@ -226,14 +213,6 @@ fn main() {
 /// The argument that makes this bench a server process of the side-by-side
 /// layout: `--serve-child <index>`.
 const SERVE_CHILD: &str = "--serve-child";
-
-/// The side-by-side clients: this many connections each (the four together
-/// have the sequential runs' [`CONNECTIONS`]), and for `h2load` this many
-/// requests at this rate per connection (the four together send the
-/// sequential runs' 40,000 a second).
-const SIDE_CONNECTIONS: u32 = CONNECTIONS / 4;
-const SIDE_REQUESTS: u32 = 40_000;
-const SIDE_RATE_PER_CONNECTION: u32 = 1_250;
 
 /// A server in a process of its own (this bench, run with
 /// [`SERVE_CHILD`]): it prints its address, then answers each line on its
@@ -582,6 +561,23 @@ fn cpu_ns() -> (f64, f64, [f64; 3]) {
     )
 }
 
+impl std::fmt::Display for Load {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Load::Wrk { connections } => write!(f, "wrk -t1 -c{connections} -d{SECONDS}s"),
+            Load::H2load {
+                connections,
+                requests,
+                rate,
+            } => write!(
+                f,
+                "h2load --h1 -n{requests} -c{connections} at {} requests/s",
+                rate * connections
+            ),
+        }
+    }
+}
+
 /// What a client sends: `wrk` with this many connections for
 /// [`SECONDS`], or `h2load` with this many connections, requests in all and
 /// requests a second per connection.
@@ -602,21 +598,51 @@ impl Load {
     const WRK: Load = Load::Wrk {
         connections: CONNECTIONS,
     };
-    /// One server after the other: [`FIXED_REQUESTS`] at a fixed rate.
+    /// One server after the other: [`FIXED_REQUESTS`] at a fixed rate
+    /// below all the servers' capacities (h2load over HTTP/1.1): the CPU
+    /// per request when every server sees the same arrivals, not its own
+    /// saturation.
     const H2LOAD: Load = Load::H2load {
         connections: CONNECTIONS,
         requests: FIXED_REQUESTS,
         rate: FIXED_RATE_PER_CONNECTION,
     };
-    /// Side by side: a quarter of the connections (and of the rate) each.
-    const SIDE_WRK: Load = Load::Wrk {
-        connections: SIDE_CONNECTIONS,
-    };
-    const SIDE_H2LOAD: Load = Load::H2load {
-        connections: SIDE_CONNECTIONS,
-        requests: SIDE_REQUESTS,
-        rate: SIDE_RATE_PER_CONNECTION,
-    };
+
+    /// This load shared by `ways` clients at once: each with a `ways`-th
+    /// of the connections (and of the requests), at the same rate per
+    /// connection, so that together they send what one would.
+    fn shared(self, ways: u32) -> Load {
+        match self {
+            Load::Wrk { connections } => Load::Wrk {
+                connections: connections / ways,
+            },
+            Load::H2load {
+                connections,
+                requests,
+                rate,
+            } => Load::H2load {
+                connections: connections / ways,
+                requests: requests / ways,
+                rate,
+            },
+        }
+    }
+
+    /// The client's name, as `MIDDLEWARE_LOAD_CLIENT` takes it.
+    fn client(self) -> &'static str {
+        match self {
+            Load::Wrk { .. } => "wrk",
+            Load::H2load { .. } => "h2load",
+        }
+    }
+
+    /// The latency the client reports (see [`Load::parse`]).
+    fn latency(self) -> &'static str {
+        match self {
+            Load::Wrk { .. } => "p99 latency",
+            Load::H2load { .. } => "mean latency",
+        }
+    }
 
     fn command(self, addr: SocketAddr, pinned: bool) -> Command {
         match self {

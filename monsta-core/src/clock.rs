@@ -45,9 +45,11 @@ use jiff::{SignedDuration, Timestamp};
 /// old.
 pub const RESOLUTION: Duration = Duration::from_millis(4);
 
-/// How many refreshes the thread makes between two checks that the time is
-/// still read (every 100 ms).
-const PROBE_EVERY: u32 = 25;
+/// How often the thread checks that the time is still read.
+const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How many refreshes the thread makes between two of those checks.
+const PROBE_EVERY: u32 = (PROBE_INTERVAL.as_nanos() / RESOLUTION.as_nanos()) as u32;
 
 /// The published time's value when it is not fresh: the refresh thread is
 /// checking whether anything reads the time, or is parked. Monotonic time

@@ -134,9 +134,8 @@
 //! [`set_max_tasks`] says otherwise); past it, new named tasks run
 //! unregistered and are counted ([`unregistered`]). Finished tasks leave
 //! it.
-//!
-//! (The two links above lead to items of the `http` feature; built
-//! without it, they lead to the documentation on docs.rs.)
+// The two links of "On a reporter" lead to items of the `http` feature;
+// built without it, to the documentation on docs.rs.
 #![cfg_attr(
     feature = "http",
     doc = "",
