@@ -363,7 +363,7 @@ fn servers() -> Vec<(&'static str, Extra)> {
         ("bare hyper", Extra::Nothing),
         // The bare server plus one windowed-field update per request: what
         // any state with a `SlidingWindow` costs the process, the coarse
-        // clock's refresh thread (1,000 wake-ups a second while the time
+        // clock's refresh thread (250 wake-ups a second while the time
         // is read) included, without the layer.
         (
             "bare hyper, one SlidingWindow::inc a request",

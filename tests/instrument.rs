@@ -64,7 +64,7 @@ async fn timed_reads_a_sliding_percentiles_own_clock() {
 async fn timed_on_the_system_clock_is_precise_for_fast_futures() {
     let stats = RunningStats::new();
     async {
-        // Well below the coarse clock's millisecond tick.
+        // Well below the coarse clock's 4 ms tick.
         std::thread::sleep(Duration::from_micros(200));
     }
     .timed(&stats)
