@@ -27,6 +27,8 @@ use prometheus_client::metrics::{
 #[path = "pair.rs"]
 mod pair;
 use pair::pair;
+#[path = "paired.rs"]
+mod paired;
 
 fn floor(c: &mut Criterion) {
     let atomic = AtomicU64::new(0);
@@ -176,84 +178,14 @@ fn transaction(c: &mut Criterion) {
         state.load.set(black_box(0.5));
         state.cpu.update(black_box(42.0));
     });
-    // The same two, measured in the same moments: chunks of each
-    // alternate (which goes first alternates too), and each sample times
-    // both, so the ratio of a sample compares the two on the same machine
-    // state. Two benchmarks one after the other do not: their figures
-    // moved by a fifth between runs of the same code on one machine.
-    let samples = std::cell::RefCell::new(Vec::new());
-    let mut g = c.benchmark_group("interleaved/transaction_of_three");
-    g.bench_function("monsta", |b| {
-        b.iter_custom(|iters| {
-            let (mine, other) = interleaved(iters, &monsta, &old_design);
-            samples.borrow_mut().push((mine, other));
-            mine
-        })
-    });
-    g.finish();
-    report_ratio(
+    // The same two, measured in the same moments (see `paired`).
+    paired::bench(
+        c,
         "interleaved/transaction_of_three",
+        "monsta",
         "monsta / striped_reentrant_mutex",
-        &samples.into_inner(),
-    );
-}
-
-/// Runs `timed` and `other` `iters` times each, in alternating chunks
-/// (every other pair of chunks starts with `other`); returns the time of
-/// each.
-fn interleaved(iters: u64, timed: &impl Fn(), other: &impl Fn()) -> (Duration, Duration) {
-    const CHUNK: u64 = 1024;
-    let run = |f: &dyn Fn(), n: u64| {
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        start.elapsed()
-    };
-    let (mut mine, mut theirs) = (Duration::ZERO, Duration::ZERO);
-    let mut left = iters;
-    let mut pair = 0u64;
-    while left > 0 {
-        let n = left.min(CHUNK);
-        if pair.is_multiple_of(2) {
-            mine += run(timed, n);
-            theirs += run(other, n);
-        } else {
-            theirs += run(other, n);
-            mine += run(timed, n);
-        }
-        pair += 1;
-        left -= n;
-    }
-    (mine, theirs)
-}
-
-/// Prints the ratio of the two times of paired samples: the median of the
-/// samples' ratios and its quartiles, and the ratio of the totals. Samples
-/// of criterion's warm-up are included; they are timed as the others.
-fn report_ratio(group: &str, what: &str, samples: &[(Duration, Duration)]) {
-    let mut ratios: Vec<f64> = samples
-        .iter()
-        .filter(|(_, other)| !other.is_zero())
-        .map(|(mine, other)| mine.as_secs_f64() / other.as_secs_f64())
-        .collect();
-    if ratios.is_empty() {
-        return;
-    }
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-    let (mine, other): (Duration, Duration) = samples
-        .iter()
-        .fold((Duration::ZERO, Duration::ZERO), |(a, b), (m, o)| {
-            (a + *m, b + *o)
-        });
-    println!(
-        "{group}: {what} = {:.3} (median of {} paired samples; quartiles {:.3} to {:.3}; totals {:.3})",
-        at(0.5),
-        ratios.len(),
-        at(0.25),
-        at(0.75),
-        mine.as_secs_f64() / other.as_secs_f64(),
+        &monsta,
+        &old_design,
     );
 }
 

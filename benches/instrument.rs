@@ -7,6 +7,14 @@
 //! each wrapper ≤ the bare future + one precise clock read + the field
 //! update + 2 ns; the in-flight guard ≤ its two gauge updates + 1 ns; a
 //! named spawn ≤ 1.5 × a bare spawn (spawn plus completion).
+//!
+//! The benchmarks under `instrument/paired/` time each wrapper in the same
+//! samples as the sum its target is made of, written out by hand (see
+//! `paired.rs`), and print the ratio and the difference per operation: the
+//! difference is what the wrapper adds over that sum, the figure the
+//! targets' "+ 2 ns" and "+ 1 ns" bound. Timing a span takes two readings
+//! of the counter, one at each end; the sum with one reading is measured
+//! too, and its difference is the second reading.
 
 use std::{
     future::{Future, ready},
@@ -16,6 +24,9 @@ use std::{
 };
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+#[path = "paired.rs"]
+mod paired;
 use monsta::{
     Clock,
     fields::{Counter, Gauge, Histogram, RunningStats},
@@ -135,5 +146,135 @@ fn spawns(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parts, wrappers, guards, spawns);
+/// Each wrapper against the sum its target adds up, timed in the same
+/// samples.
+fn paired(c: &mut Criterion) {
+    const G: &str = "instrument/paired";
+    let clock = Clock::system();
+    let stats = RunningStats::new();
+    // The wrapper's work written out: a stamp, the poll, the seconds since
+    // the stamp into the field (two readings of the counter).
+    let span = || {
+        let start = clock.stamp();
+        let v = poll_ready(ready(black_box(1u64)));
+        stats.update(clock.seconds_since(start));
+        black_box(v);
+    };
+    paired::bench(
+        c,
+        G,
+        "timed_running_stats",
+        "timed / (bare + span + update)",
+        &|| drop(black_box(poll_ready(ready(black_box(1u64)).timed(&stats)))),
+        &span,
+    );
+    // The sum the target names: one precise reading, not the two a span
+    // needs.
+    paired::bench(
+        c,
+        G,
+        "timed_running_stats_one_read",
+        "timed / (bare + one read + update)",
+        &|| drop(black_box(poll_ready(ready(black_box(1u64)).timed(&stats)))),
+        &|| {
+            let v = poll_ready(ready(black_box(1u64)));
+            stats.update(clock.precise_nanos() as f64 * 1e-9);
+            black_box(v);
+        },
+    );
+    let hist = Histogram::new(&[0.001, 0.01, 0.1, 1.0]).expect("bounds");
+    paired::bench(
+        c,
+        G,
+        "timed_histogram",
+        "timed / (bare + span + observe)",
+        &|| drop(black_box(poll_ready(ready(black_box(1u64)).timed(&hist)))),
+        &|| {
+            let start = clock.stamp();
+            let v = poll_ready(ready(black_box(1u64)));
+            hist.observe(clock.seconds_since(start));
+            black_box(v);
+        },
+    );
+    let errors = Counter::new();
+    let bare_and_inc = || {
+        let v = poll_ready(ready(black_box(Err::<u64, u64>(1))));
+        errors.inc(1);
+        drop(black_box(v));
+    };
+    paired::bench(
+        c,
+        G,
+        "count_errors_err",
+        "count_errors / (bare + inc)",
+        &|| {
+            drop(black_box(poll_ready(
+                ready(black_box(Err::<u64, u64>(1))).count_errors(&errors),
+            )))
+        },
+        &bare_and_inc,
+    );
+    let gauge = Gauge::new();
+    paired::bench(
+        c,
+        G,
+        "future_in_flight",
+        "in_flight / (bare + two gauge updates)",
+        &|| {
+            drop(black_box(poll_ready(
+                ready(black_box(1u64)).in_flight(&gauge),
+            )))
+        },
+        &|| {
+            gauge.inc(1.0);
+            let v = poll_ready(ready(black_box(1u64)));
+            gauge.dec(1.0);
+            black_box(v);
+        },
+    );
+    paired::bench(
+        c,
+        G,
+        "guard_in_flight",
+        "track / two gauge updates",
+        &|| drop(black_box(instrument::track(&gauge))),
+        &|| {
+            gauge.inc(1.0);
+            gauge.dec(1.0);
+        },
+    );
+    paired::bench(
+        c,
+        G,
+        "guard_timing",
+        "time / (span + update)",
+        &|| drop(black_box(instrument::time(&stats))),
+        &|| {
+            let start = clock.stamp();
+            stats.update(black_box(clock.seconds_since(start)));
+        },
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    paired::bench(
+        c,
+        G,
+        "spawn_named",
+        "spawn_named / tokio::spawn",
+        &|| {
+            let joined = rt.block_on(async {
+                monsta::runtime::spawn_named("bench", async { black_box(1u64) }).await
+            });
+            drop(black_box(joined));
+        },
+        &|| {
+            let joined = rt.block_on(async { tokio::spawn(async { black_box(1u64) }).await });
+            drop(black_box(joined));
+        },
+    );
+}
+
+criterion_group!(benches, parts, wrappers, guards, spawns, paired);
 criterion_main!(benches);
