@@ -158,14 +158,14 @@ fn paired(c: &mut Criterion) {
         let start = clock.stamp();
         let v = poll_ready(ready(black_box(1u64)));
         stats.update(clock.seconds_since(start));
-        black_box(v);
+        v
     };
     paired::bench(
         c,
         G,
         "timed_running_stats",
         "timed / (bare + span + update)",
-        &|| drop(black_box(poll_ready(ready(black_box(1u64)).timed(&stats)))),
+        &|| poll_ready(ready(black_box(1u64)).timed(&stats)),
         &span,
     );
     // The sum the target names: one precise reading, not the two a span
@@ -175,11 +175,11 @@ fn paired(c: &mut Criterion) {
         G,
         "timed_running_stats_one_read",
         "timed / (bare + one read + update)",
-        &|| drop(black_box(poll_ready(ready(black_box(1u64)).timed(&stats)))),
+        &|| poll_ready(ready(black_box(1u64)).timed(&stats)),
         &|| {
             let v = poll_ready(ready(black_box(1u64)));
             stats.update(clock.precise_nanos() as f64 * 1e-9);
-            black_box(v);
+            v
         },
     );
     let hist = Histogram::new(&[0.001, 0.01, 0.1, 1.0]).expect("bounds");
@@ -188,30 +188,26 @@ fn paired(c: &mut Criterion) {
         G,
         "timed_histogram",
         "timed / (bare + span + observe)",
-        &|| drop(black_box(poll_ready(ready(black_box(1u64)).timed(&hist)))),
+        &|| poll_ready(ready(black_box(1u64)).timed(&hist)),
         &|| {
             let start = clock.stamp();
             let v = poll_ready(ready(black_box(1u64)));
             hist.observe(clock.seconds_since(start));
-            black_box(v);
+            v
         },
     );
     let errors = Counter::new();
     let bare_and_inc = || {
         let v = poll_ready(ready(black_box(Err::<u64, u64>(1))));
         errors.inc(1);
-        drop(black_box(v));
+        v
     };
     paired::bench(
         c,
         G,
         "count_errors_err",
         "count_errors / (bare + inc)",
-        &|| {
-            drop(black_box(poll_ready(
-                ready(black_box(Err::<u64, u64>(1))).count_errors(&errors),
-            )))
-        },
+        &|| poll_ready(ready(black_box(Err::<u64, u64>(1))).count_errors(&errors)),
         &bare_and_inc,
     );
     let gauge = Gauge::new();
@@ -220,16 +216,12 @@ fn paired(c: &mut Criterion) {
         G,
         "future_in_flight",
         "in_flight / (bare + two gauge updates)",
-        &|| {
-            drop(black_box(poll_ready(
-                ready(black_box(1u64)).in_flight(&gauge),
-            )))
-        },
+        &|| poll_ready(ready(black_box(1u64)).in_flight(&gauge)),
         &|| {
             gauge.inc(1.0);
             let v = poll_ready(ready(black_box(1u64)));
             gauge.dec(1.0);
-            black_box(v);
+            v
         },
     );
     paired::bench(
@@ -264,15 +256,11 @@ fn paired(c: &mut Criterion) {
         "spawn_named",
         "spawn_named / tokio::spawn",
         &|| {
-            let joined = rt.block_on(async {
+            rt.block_on(async {
                 monsta::runtime::spawn_named("bench", async { black_box(1u64) }).await
-            });
-            drop(black_box(joined));
+            })
         },
-        &|| {
-            let joined = rt.block_on(async { tokio::spawn(async { black_box(1u64) }).await });
-            drop(black_box(joined));
-        },
+        &|| rt.block_on(async { tokio::spawn(async { black_box(1u64) }).await }),
     );
 }
 

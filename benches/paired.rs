@@ -6,6 +6,7 @@
 
 use std::{
     cell::RefCell,
+    hint::black_box,
     time::{Duration, Instant},
 };
 
@@ -22,14 +23,15 @@ pub struct Sample {
 /// Registers `group/name`, timing `timed` (what criterion reports) with
 /// `other` run in the same sample, and prints, after the benchmark, the
 /// ratio `timed / other` and the difference per operation over the paired
-/// samples (see [`report`]).
-pub fn bench(
+/// samples (see [`report`]). What the operations return goes through
+/// `black_box`.
+pub fn bench<T, U>(
     c: &mut Criterion,
     group: &str,
     name: &str,
     what: &str,
-    timed: &impl Fn(),
-    other: &impl Fn(),
+    timed: &impl Fn() -> T,
+    other: &impl Fn() -> U,
 ) {
     let samples = RefCell::new(Vec::new());
     let mut g = c.benchmark_group(group);
@@ -51,15 +53,12 @@ pub fn bench(
 /// Runs `timed` and `other` `iters` times each, in alternating chunks
 /// (every other pair of chunks starts with `other`); returns the time of
 /// each.
-pub fn interleaved(iters: u64, timed: &impl Fn(), other: &impl Fn()) -> (Duration, Duration) {
+pub fn interleaved<T, U>(
+    iters: u64,
+    timed: &impl Fn() -> T,
+    other: &impl Fn() -> U,
+) -> (Duration, Duration) {
     const CHUNK: u64 = 1024;
-    let run = |f: &dyn Fn(), n: u64| {
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        start.elapsed()
-    };
     let (mut mine, mut theirs) = (Duration::ZERO, Duration::ZERO);
     let mut left = iters;
     let mut pair = 0u64;
@@ -76,6 +75,15 @@ pub fn interleaved(iters: u64, timed: &impl Fn(), other: &impl Fn()) -> (Duratio
         left -= n;
     }
     (mine, theirs)
+}
+
+/// The time of `n` runs of `f`.
+fn run<T>(f: &impl Fn() -> T, n: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        black_box(f());
+    }
+    start.elapsed()
 }
 
 /// Prints, over paired samples, the median of the samples' ratios
