@@ -97,6 +97,12 @@ fn a_blocked_current_thread_runtime_shows_as_lag() {
     assert_eq!(after[i].workers, 1);
     // Tokio's unstable metrics, only where they exist.
     assert_eq!(after[i].unstable.is_some(), cfg!(tokio_unstable));
+    if let Some(u) = &after[i].unstable {
+        // At least the blocking task was spawned, and the one worker polled.
+        assert!(u.spawned_tasks >= 1, "{u:?}");
+        assert_eq!(u.worker_polls.len(), 1, "{u:?}");
+        assert!(u.worker_polls[0] > 0, "{u:?}");
+    }
     assert!(monitor.report().max_lag_1m_ms >= 250.0);
     monitor.stop();
     assert!(!monitor.is_running());
