@@ -71,7 +71,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let mon = StatusReporter::builder()
         .update_holdoff(Duration::from_secs(1))
-        .extension(monitor.extension())
+        .extension(monitor.extension())?
         .build();
     mon.publish_state(state.clone());
     // Starting the reporter starts the probe; stopping it stops the probe.

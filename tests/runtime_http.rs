@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http_support::{get, listener, wait_for};
 use monsta::{
-    StatusReporter,
+    BuildError, StatusReporter,
     runtime::{RuntimeMonitor, spawn_named},
 };
 use serde_json::{Value, json};
@@ -22,6 +22,7 @@ fn reporter(monitor: &RuntimeMonitor) -> StatusReporter {
     StatusReporter::builder()
         .update_holdoff(Duration::ZERO)
         .extension(monitor.extension())
+        .expect("the tasks path is free")
         .build()
 }
 
@@ -298,4 +299,70 @@ async fn a_mounted_router_serves_the_tasks_too() {
     assert_eq!(response.status(), 200);
     tx.send(()).unwrap();
     tokio::time::timeout(LIMIT, task).await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_monitors_on_one_reporter_need_paths_of_their_own() {
+    let a = RuntimeMonitor::builder().build().unwrap();
+    let b = RuntimeMonitor::builder().build().unwrap();
+    let builder = StatusReporter::builder().extension(a.extension()).unwrap();
+    assert_eq!(
+        builder.extension(b.extension()).map(drop).unwrap_err(),
+        BuildError::PathTaken("/mon/v1/tasks".to_owned())
+    );
+    let state = RuntimeMonitor::builder()
+        .tasks_endpoint(Some("/mon/v1/state"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        StatusReporter::builder()
+            .extension(state.extension())
+            .map(drop)
+            .unwrap_err(),
+        BuildError::PathTaken("/mon/v1/state".to_owned())
+    );
+    let relative = RuntimeMonitor::builder()
+        .tasks_endpoint(Some("tasks"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        StatusReporter::builder()
+            .extension(relative.extension())
+            .map(drop)
+            .unwrap_err(),
+        BuildError::EndpointNotAbsolute("tasks".to_owned())
+    );
+    // A second monitor without a listing attaches; its sections and
+    // families, which the first one's have taken, are left out and counted.
+    let second = RuntimeMonitor::builder()
+        .tasks_endpoint(None)
+        .build()
+        .unwrap();
+    let mon = StatusReporter::builder()
+        .update_holdoff(Duration::ZERO)
+        .extension(a.extension())
+        .and_then(|builder| builder.extension(second.extension()))
+        .unwrap()
+        .build();
+    mon.publish(json!({}));
+    let body: Value = serde_json::from_str(&mon.render()).unwrap();
+    assert!(body["internal"]["runtime"].is_object(), "{body}");
+    assert!(body["internal"]["process"].is_object(), "{body}");
+    assert_eq!(body["internal"]["extension_conflicts"], 2, "{body}");
+    #[cfg(feature = "prometheus")]
+    {
+        let text = mon
+            .render_metrics(monsta::prometheus::Format::Text)
+            .unwrap();
+        assert_eq!(
+            text.matches("\n# TYPE monsta_runtime_samples_total counter\n")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("\nmonsta_extension_conflicts_total "),
+            "{text}"
+        );
+    }
 }

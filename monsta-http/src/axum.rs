@@ -33,23 +33,9 @@ where
     } else {
         router
     };
-    // The extensions' paths, answered by path as the standalone server does.
-    let taken = |p: &str| {
-        p == config.endpoint() || {
-            #[cfg(feature = "prometheus")]
-            {
-                p == config.metrics_endpoint()
-            }
-            #[cfg(not(feature = "prometheus"))]
-            {
-                false
-            }
-        }
-    };
-    crate::extension::paths(config.extensions())
-        .into_iter()
-        .filter(|p| !taken(p))
-        .fold(router, |router, path| {
-            router.route_service(&path, StatusService::new(Arc::clone(engine)))
-        })
+    // The extensions' paths, answered by path as the standalone server
+    // does; attaching an extension refused any path routed above.
+    config.extensions().paths().fold(router, |router, path| {
+        router.route_service(path, StatusService::new(Arc::clone(engine)))
+    })
 }

@@ -262,8 +262,18 @@ impl StatusReporterBuilder {
     /// [`BuildError::EndpointCharacter`] if it holds a character other than
     /// letters, digits and `/-._~!$&'()+,;=@%`.
     pub fn endpoint(mut self, path: impl Into<String>) -> Result<Self, BuildError> {
-        self.config.endpoint = check_path(path.into())?;
+        let path = check_path(path.into())?;
+        self.check_free_of_extensions(&path)?;
+        self.config.endpoint = path;
         Ok(self)
+    }
+
+    /// `Err(PathTaken)` if an attached extension serves `path`.
+    fn check_free_of_extensions(&self, path: &str) -> Result<(), BuildError> {
+        if self.config.extensions.paths().any(|p| p == path) {
+            return Err(BuildError::PathTaken(path.to_owned()));
+        }
+        Ok(())
     }
 
     /// The path of the Prometheus endpoint (feature `prometheus`), `/metrics`
@@ -294,6 +304,7 @@ impl StatusReporterBuilder {
         if path == self.config.endpoint {
             return Err(BuildError::SameEndpoint(path));
         }
+        self.check_free_of_extensions(&path)?;
         self.config.metrics_endpoint = path;
         Ok(self)
     }
@@ -556,9 +567,59 @@ impl StatusReporterBuilder {
     /// in `internal`, metric families, paths, and the reporter's start and
     /// stop (the runtime monitor of `monsta::runtime` is one). Extensions
     /// are asked in the order they were attached.
-    pub fn extension(mut self, extension: std::sync::Arc<dyn crate::Extension>) -> Self {
-        self.config.extensions.push(extension);
-        self
+    ///
+    /// # Errors
+    ///
+    /// For each of the extension's [`paths`](crate::Extension::paths): as
+    /// [`endpoint`](Self::endpoint) for a path that could not be an
+    /// endpoint's, and [`BuildError::PathTaken`] for the JSON endpoint's,
+    /// the metrics endpoint's, [`HEALTH_ENDPOINT`](crate::HEALTH_ENDPOINT),
+    /// or one an extension attached before serves
+    /// (two runtime monitors on one reporter need different
+    /// `tasks_endpoint`s, or `None` for one of them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use monsta_http::{BuildError, Extension, StatusReporter};
+    ///
+    /// struct Hello;
+    /// impl Extension for Hello {
+    ///     fn paths(&self) -> Vec<String> {
+    ///         vec!["/hello".to_owned()]
+    ///     }
+    /// }
+    /// let builder = StatusReporter::builder().extension(Arc::new(Hello))?;
+    /// assert_eq!(
+    ///     builder.extension(Arc::new(Hello)).unwrap_err(),
+    ///     BuildError::PathTaken("/hello".to_owned())
+    /// );
+    /// # Ok::<(), BuildError>(())
+    /// ```
+    pub fn extension(
+        mut self,
+        extension: std::sync::Arc<dyn crate::Extension>,
+    ) -> Result<Self, BuildError> {
+        let mut own: Vec<String> = Vec::new();
+        for path in extension.paths() {
+            let path = check_path(path)?;
+            #[cfg(feature = "prometheus")]
+            let metrics = path == self.config.metrics_endpoint;
+            #[cfg(not(feature = "prometheus"))]
+            let metrics = false;
+            if path == self.config.endpoint
+                || path == crate::HEALTH_ENDPOINT
+                || metrics
+                || own.contains(&path)
+                || self.config.extensions.paths().any(|p| p == path)
+            {
+                return Err(BuildError::PathTaken(path));
+            }
+            own.push(path);
+        }
+        self.config.extensions.push(extension, own);
+        Ok(self)
     }
 
     /// The configuration and the clock, for `build` (which the reporter

@@ -25,6 +25,14 @@ pub enum BuildError {
         "the metrics endpoint `{0}` is the path of the JSON endpoint: give them different paths"
     )]
     SameEndpoint(String),
+    /// An extension's path, or an endpoint set after an extension was
+    /// attached, is a path the reporter serves already: the JSON endpoint,
+    /// the metrics endpoint, the health endpoint or another extension's
+    /// path.
+    #[error(
+        "the path `{0}` is served already (by the JSON, metrics or health endpoint, or an extension): give each its own path"
+    )]
+    PathTaken(String),
     /// A duration that must be positive was zero.
     #[error("{option} must be positive, got {value:?}")]
     ZeroDuration {

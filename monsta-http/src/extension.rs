@@ -6,7 +6,14 @@
 //! implements [`Extension`] can be attached the same way, with
 //! [`StatusReporterBuilder::extension`](crate::StatusReporterBuilder::extension).
 
-use std::{fmt::Write as _, sync::Arc};
+use std::{
+    collections::HashSet,
+    fmt::Write as _,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+    },
+};
 
 use bytes::Bytes;
 use hyper::StatusCode;
@@ -17,6 +24,15 @@ use hyper::StatusCode;
 /// The methods are called on the task answering a request (or the thread
 /// starting or stopping the reporter): they should return quickly and must
 /// not block on I/O.
+///
+/// Nothing an extension adds can replace what is there already. Its paths
+/// are checked when it is attached. An `internal` entry whose key is taken
+/// (`uptime`, `error`, or an earlier extension's key) and a metric family
+/// whose name is taken (by the state's families or an earlier extension's)
+/// are left out of that answer. Each one left out is counted in
+/// `internal.extension_conflicts` and `monsta_extension_conflicts_total`
+/// (both shown once the count is not zero), and the first is logged as a
+/// warning.
 pub trait Extension: Send + Sync + 'static {
     /// Adds entries to the JSON's `internal` object (beside `uptime`), each
     /// a key and a JSON value. Keys should be the extension's own
@@ -41,8 +57,10 @@ pub trait Extension: Send + Sync + 'static {
     /// The paths [`answer`](Self::answer) serves, for a mounted
     /// [`router`](crate::StatusReporter::router) to route to it (the
     /// standalone server and the service ask `answer` for every other
-    /// path anyway). A path that does not start with `/`, or holds router
-    /// syntax (`:`, `*`, `{`, `}`), is left out.
+    /// path anyway). They are read once, when the extension is attached:
+    /// [`StatusReporterBuilder::extension`](crate::StatusReporterBuilder::extension)
+    /// refuses a path that could not be an endpoint's, or that the reporter
+    /// serves already.
     fn paths(&self) -> Vec<String> {
         Vec::new()
     }
@@ -58,26 +76,69 @@ pub trait Extension: Send + Sync + 'static {
 
 /// The extensions of a reporter, in the order they were attached.
 #[derive(Clone, Default)]
-pub(crate) struct Extensions(Vec<Arc<dyn Extension>>);
+pub(crate) struct Extensions {
+    all: Vec<Arc<dyn Extension>>,
+    /// The paths they serve, checked when each was attached.
+    paths: Vec<String>,
+    /// Entries and families left out because their key or name was taken.
+    conflicts: Arc<Conflicts>,
+}
+
+/// The count of what was left out, and whether it was logged yet.
+#[derive(Default)]
+struct Conflicts {
+    count: AtomicU64,
+    logged: AtomicBool,
+}
+
+/// The keys of `internal` that are the reporter's own.
+const RESERVED_KEYS: [&str; 3] = ["uptime", "error", "extension_conflicts"];
+
+/// The family of the conflicts' count.
+#[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+const CONFLICTS_FAMILY: &str = "monsta_extension_conflicts";
 
 impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Extensions({})", self.0.len())
+        write!(f, "Extensions({})", self.all.len())
     }
 }
 
 impl Extensions {
-    /// Attaches `ext` after the others.
-    pub(crate) fn push(&mut self, ext: Arc<dyn Extension>) {
-        self.0.push(ext);
+    /// Attaches `ext`, which serves `paths` (checked by the builder), after
+    /// the others.
+    pub(crate) fn push(&mut self, ext: Arc<dyn Extension>, paths: Vec<String>) {
+        self.all.push(ext);
+        self.paths.extend(paths);
+    }
+
+    /// The paths the extensions serve.
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.paths.iter().map(String::as_str)
     }
 
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.all.is_empty()
+    }
+
+    /// Counts `n` entries or families left out (`what` names the first).
+    fn left_out(&self, n: u64, what: std::fmt::Arguments<'_>) {
+        if n == 0 {
+            return;
+        }
+        self.conflicts.count.fetch_add(n, Relaxed);
+        if !self.conflicts.logged.swap(true, Relaxed) {
+            tracing::warn!(target: "monsta", "an extension's {what} is taken already and is left out (counted in internal.extension_conflicts)");
+        }
+    }
+
+    /// How many entries and families were left out since the start.
+    fn conflicts(&self) -> u64 {
+        self.conflicts.count.load(Relaxed)
     }
 
     fn iter(&self) -> impl Iterator<Item = &Arc<dyn Extension>> {
-        self.0.iter()
+        self.all.iter()
     }
 }
 
@@ -110,12 +171,28 @@ impl ExtensionResponse {
 
     /// `400` with a `text/plain` explanation (for a query it cannot take).
     pub fn bad_request(text: impl Into<String>) -> Self {
-        let mut text = text.into();
+        Self::plain(StatusCode::BAD_REQUEST, text.into())
+    }
+
+    /// `500` with a `text/plain` explanation (for an answer it could not
+    /// make).
+    ///
+    /// ```
+    /// use monsta_http::ExtensionResponse;
+    ///
+    /// let r = ExtensionResponse::internal_error("cannot render the list");
+    /// assert_eq!((r.status(), &r.body()[..]), (500, &b"cannot render the list\n"[..]));
+    /// ```
+    pub fn internal_error(text: impl Into<String>) -> Self {
+        Self::plain(StatusCode::INTERNAL_SERVER_ERROR, text.into())
+    }
+
+    fn plain(status: StatusCode, mut text: String) -> Self {
         if !text.ends_with('\n') {
             text.push('\n');
         }
         ExtensionResponse {
-            status: StatusCode::BAD_REQUEST,
+            status,
             content_type: "text/plain; charset=utf-8",
             body: Bytes::from(text),
         }
@@ -138,6 +215,12 @@ impl ExtensionResponse {
 pub struct MetricsWriter {
     openmetrics: bool,
     out: String,
+    /// The families written, and those of the text it is added to.
+    taken: HashSet<String>,
+    /// Whether the family being written is left out (its name was taken).
+    skipping: bool,
+    /// How many families were left out.
+    left_out: u64,
 }
 
 /// The kind of a metric family.
@@ -156,7 +239,24 @@ impl MetricsWriter {
         MetricsWriter {
             openmetrics,
             out: String::new(),
+            taken: HashSet::new(),
+            skipping: false,
+            left_out: 0,
         }
+    }
+
+    /// A writer whose families are added to `text`: a family named as one
+    /// of `text`'s `# TYPE` lines is left out.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    fn after(openmetrics: bool, text: &[u8]) -> Self {
+        let mut w = Self::new(openmetrics);
+        for line in text.split(|&b| b == b'\n') {
+            if let Some(rest) = line.strip_prefix(b"# TYPE ") {
+                let name = rest.split(|&b| b == b' ').next().unwrap_or_default();
+                w.taken.insert(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+        w
     }
 
     /// Whether this writes OpenMetrics.
@@ -166,6 +266,10 @@ impl MetricsWriter {
 
     /// Starts a family: its `# HELP` and `# TYPE` lines. `name` is the
     /// family's name without `_total`; `help` is one line.
+    ///
+    /// A family whose name was written already (by this writer, or by the
+    /// state's exposition the reporter adds it to) is left out, with the
+    /// samples that follow it, and counted (see [`Extension`]).
     pub fn family(&mut self, name: &str, help: &str, kind: MetricKind) -> &mut Self {
         let help = help.replace('\\', "\\\\").replace('\n', "\\n");
         let (shown, ty) = match (kind, self.openmetrics) {
@@ -173,6 +277,15 @@ impl MetricsWriter {
             (MetricKind::Counter, true) => (name.to_owned(), "counter"),
             (MetricKind::Counter, false) => (format!("{name}_total"), "counter"),
         };
+        // A counter's family is known by its name and by the name with
+        // `_total`, as the two formats show it.
+        self.skipping = self.taken.contains(name) || self.taken.contains(&shown);
+        self.taken.insert(name.to_owned());
+        self.taken.insert(shown.clone());
+        if self.skipping {
+            self.left_out += 1;
+            return self;
+        }
         let _ = writeln!(self.out, "# HELP {shown} {help}");
         let _ = writeln!(self.out, "# TYPE {shown} {ty}");
         self
@@ -188,6 +301,9 @@ impl MetricsWriter {
         labels: &[(&str, &str)],
         value: f64,
     ) -> &mut Self {
+        if self.skipping {
+            return self;
+        }
         self.out.push_str(name);
         if kind == MetricKind::Counter {
             self.out.push_str("_total");
@@ -236,7 +352,19 @@ pub(crate) fn decorate_body(extensions: &Extensions, body: Bytes) -> Bytes {
     }
     let mut map = serde_json::Map::new();
     for ext in extensions.iter() {
-        ext.internal(&mut map);
+        let mut own = serde_json::Map::new();
+        ext.internal(&mut own);
+        for (key, value) in own {
+            if RESERVED_KEYS.contains(&key.as_str()) || map.contains_key(&key) {
+                extensions.left_out(1, format_args!("`internal.{key}`"));
+            } else {
+                map.insert(key, value);
+            }
+        }
+    }
+    let conflicts = extensions.conflicts();
+    if conflicts > 0 {
+        map.insert("extension_conflicts".to_owned(), conflicts.into());
     }
     if map.is_empty() {
         return body;
@@ -260,9 +388,21 @@ pub(crate) fn decorate_metrics(extensions: &Extensions, text: Bytes, openmetrics
     if extensions.is_empty() {
         return text;
     }
-    let mut writer = MetricsWriter::new(openmetrics);
+    let mut writer = MetricsWriter::after(openmetrics, &text);
     for ext in extensions.iter() {
+        let before = writer.left_out;
         ext.metrics(&mut writer);
+        let n = writer.left_out - before;
+        extensions.left_out(n, format_args!("metric family (one of {n})"));
+    }
+    let conflicts = extensions.conflicts();
+    if conflicts > 0 {
+        writer.single(
+            CONFLICTS_FAMILY,
+            "Extension entries and metric families left out because their key or name was taken.",
+            MetricKind::Counter,
+            conflicts as f64,
+        );
     }
     let extra = writer.into_string();
     if extra.is_empty() {
@@ -288,19 +428,6 @@ pub(crate) fn answer(
     query: Option<&str>,
 ) -> Option<ExtensionResponse> {
     extensions.iter().find_map(|ext| ext.answer(path, query))
-}
-
-/// The paths the extensions serve that a router can route.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn paths(extensions: &Extensions) -> Vec<String> {
-    let mut out: Vec<String> = extensions
-        .iter()
-        .flat_map(|ext| ext.paths())
-        .filter(|p| p.starts_with('/') && !p.contains([':', '*', '{', '}']))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Tells each extension the reporter started.

@@ -414,7 +414,9 @@ impl StatusReporter {
     /// `internal.uptime`), then the fields of the state published with
     /// [`publish_state`](Self::publish_state), read under its lock. A
     /// source that is not an [`AppState`] (a fixed value, a callback)
-    /// has no metric mapping: only the uptime is rendered.
+    /// has no metric mapping: only the uptime is rendered. The families of
+    /// attached [extensions](crate::Extension) follow, as the endpoint
+    /// serves them.
     ///
     /// The endpoint renders on every request (scrapes that arrive while
     /// one rendering is under way share it); the JSON endpoint's holdoff
@@ -446,7 +448,13 @@ impl StatusReporter {
         &self,
         format: monsta_prometheus::Format,
     ) -> Result<String, monsta_prometheus::Error> {
-        self.engine.metrics_now(format)
+        let text = self.engine.metrics_now(format)?;
+        let text = crate::extension::decorate_metrics(
+            self.engine.config().extensions(),
+            bytes::Bytes::from(text),
+            format == monsta_prometheus::Format::OpenMetrics,
+        );
+        Ok(String::from_utf8_lossy(&text).into_owned())
     }
 
     /// What a server of this reporter serves.

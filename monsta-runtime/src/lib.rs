@@ -83,7 +83,7 @@
 //!
 //! With the `http` feature, [`RuntimeMonitor::extension`] attaches the
 //! monitor to a `StatusReporter`
-//! (`StatusReporter::builder().extension(monitor.extension())`): the JSON
+//! (`StatusReporter::builder().extension(monitor.extension())?`): the JSON
 //! gets `internal.runtime` (a [`RuntimeReport`]) and `internal.process` (a
 //! [`ProcessInfo`]), `/metrics` gets the metrics below, the reporter serves
 //! the named tasks on `/mon/v1/tasks`, and the monitor starts with the

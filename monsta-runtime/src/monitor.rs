@@ -192,7 +192,11 @@ impl RuntimeMonitorBuilder {
 
     /// The path of the named tasks' listing on an attached reporter
     /// (default [`DEFAULT_TASKS_ENDPOINT`](crate::DEFAULT_TASKS_ENDPOINT));
-    /// `None` serves none.
+    /// `None` serves none. The reporter checks it when the monitor is
+    /// attached: a path that could not be an endpoint's, or that the
+    /// reporter serves already (a second monitor's listing among them), is
+    /// an error of
+    /// [`StatusReporterBuilder::extension`](monsta_http::StatusReporterBuilder::extension).
     #[cfg(feature = "http")]
     pub fn tasks_endpoint(mut self, path: Option<&str>) -> Self {
         self.tasks_endpoint = path.map(str::to_owned);

@@ -71,7 +71,9 @@ impl Extension for Attached {
         } else {
             match serde_json::to_vec(&listing) {
                 Ok(body) => ExtensionResponse::json(body),
-                Err(e) => ExtensionResponse::bad_request(format!("cannot render the tasks: {e}")),
+                Err(e) => {
+                    ExtensionResponse::internal_error(format!("cannot render the tasks: {e}"))
+                }
             }
         })
     }
