@@ -310,26 +310,23 @@ async fn two_monitors_on_one_reporter_need_paths_of_their_own() {
         builder.extension(b.extension()).map(drop).unwrap_err(),
         BuildError::PathTaken("/mon/v1/tasks".to_owned())
     );
-    let state = RuntimeMonitor::builder()
-        .tasks_endpoint(Some("/mon/v1/state"))
-        .build()
-        .unwrap();
-    assert_eq!(
+    // The error of attaching a monitor listing its tasks at `path`.
+    let refused = |path: &str| {
+        let monitor = RuntimeMonitor::builder()
+            .tasks_endpoint(Some(path))
+            .build()
+            .unwrap();
         StatusReporter::builder()
-            .extension(state.extension())
+            .extension(monitor.extension())
             .map(drop)
-            .unwrap_err(),
+            .unwrap_err()
+    };
+    assert_eq!(
+        refused("/mon/v1/state"),
         BuildError::PathTaken("/mon/v1/state".to_owned())
     );
-    let relative = RuntimeMonitor::builder()
-        .tasks_endpoint(Some("tasks"))
-        .build()
-        .unwrap();
     assert_eq!(
-        StatusReporter::builder()
-            .extension(relative.extension())
-            .map(drop)
-            .unwrap_err(),
+        refused("tasks"),
         BuildError::EndpointNotAbsolute("tasks".to_owned())
     );
     // A second monitor without a listing attaches; its sections and
