@@ -492,7 +492,7 @@ pub(crate) fn verdict_response(
 /// A request without a valid credential is answered `401` with
 /// `WWW-Authenticate` and an empty body; one from an address the rules do
 /// not admit (known from [`ClientAddr`] or axum's `ConnectInfo`), `403`.
-/// [`router`](crate::StatusReporter::router) and
+/// [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) and
 /// [`service`](crate::StatusReporter::service) check already; this layer is
 /// for the rest.
 ///

@@ -254,7 +254,7 @@ impl StatusReporterBuilder {
 
     /// The path of the JSON endpoint, such as `/mon/v1/state` (the default).
     /// Requests for any other path get 404 from the standalone server; a
-    /// mounted [`router`](crate::StatusReporter::router) routes only this path.
+    /// mounted [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) routes only this path.
     ///
     /// # Errors
     ///
@@ -279,7 +279,7 @@ impl StatusReporterBuilder {
     /// The path of the Prometheus endpoint (feature `prometheus`), `/metrics`
     /// by default: the published state as Prometheus or OpenMetrics text,
     /// served by the same server, [`service`](crate::StatusReporter::service) and
-    /// [`router`](crate::StatusReporter::router) as the JSON endpoint. Should the
+    /// [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) as the JSON endpoint. Should the
     /// JSON [`endpoint`](Self::endpoint) be set to this path afterwards,
     /// the JSON endpoint answers there and the metrics are not served.
     ///
@@ -322,7 +322,7 @@ impl StatusReporterBuilder {
     /// Refresh the state in the background every `interval`, so requests
     /// find a fresh body and never wait for a slow (for example async)
     /// source. Servers started by this reporter run the refresh while they
-    /// run; a host app that mounts the [`router`](crate::StatusReporter::router)
+    /// run; a host app that mounts the [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router)
     /// runs it with [`spawn_refresher`](crate::StatusReporter::spawn_refresher).
     /// Without it, a request past the holdoff evaluates the source.
     ///

@@ -55,7 +55,7 @@ pub trait Extension: Send + Sync + 'static {
     }
 
     /// The paths [`answer`](Self::answer) serves, for a mounted
-    /// [`router`](crate::StatusReporter::router) to route to it (the
+    /// [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) to route to it (the
     /// standalone server and the service ask `answer` for every other
     /// path anyway). They are read once, when the extension is attached:
     /// [`StatusReporterBuilder::extension`](crate::StatusReporterBuilder::extension)

@@ -16,7 +16,7 @@ static SERVER: Mutex<Option<ThreadedServer>> = Mutex::new(None);
 
 /// The process-wide reporter that the free functions use, built with the
 /// default options on first use. Mount it with
-/// [`router`](StatusReporter::router) or use any of its methods.
+/// [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) or use any of its methods.
 ///
 /// If `MONSTA_WEB_CONFIG` names a `web.config.yml`, its settings (TLS,
 /// credentials, address rules; see [`WebConfig`]) are applied. Should the

@@ -327,7 +327,7 @@ impl StatusReporter {
     /// unset), on the current tokio runtime, so requests find a fresh body.
     /// Servers started by this reporter do this themselves when an
     /// `update_interval` is set; a host app that mounts the
-    /// [`router`](Self::router) or the [`service`](Self::service) calls this
+    /// [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) or the [`service`](Self::service) calls this
     /// at startup and [`Refresher::stop`] at shutdown.
     ///
     /// # Errors
@@ -353,7 +353,7 @@ impl StatusReporter {
     }
 
     /// Whether its servers speak TLS (feature `tls`, with
-    /// [`tls`](crate::StatusReporterBuilder::tls) settings).
+    /// [`tls`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporterBuilder.html#method.tls) settings).
     pub fn serves_tls(&self) -> bool {
         #[cfg(feature = "tls")]
         return self.engine.config().security().tls().is_some();

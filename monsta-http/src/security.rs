@@ -239,7 +239,7 @@ pub(crate) fn parse_token_hash(
 ///
 /// Authentication applies to every route of monsta's own server and of
 /// [`service`](crate::StatusReporter::service) and
-/// [`router`](crate::StatusReporter::router) (so a host app that mounts them
+/// [`router`](https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.router) (so a host app that mounts them
 /// gets it too), and [`StatusReporter::auth_layer`](crate::StatusReporter::auth_layer)
 /// puts it in front of other routes of the host. A request with no valid
 /// credential is answered `401 Unauthorized` with `WWW-Authenticate`.
