@@ -6,13 +6,16 @@
 #![cfg(all(feature = "http", feature = "runtime"))]
 
 mod http_support;
+#[cfg(feature = "prometheus")]
+#[path = "../monsta-prometheus/tests/common/mod.rs"]
+mod prom;
 
 use std::time::Duration;
 
 use http_support::{get, listener, wait_for};
 use monsta::{
     BuildError, StatusReporter,
-    runtime::{RuntimeMonitor, spawn_named},
+    runtime::{MonitorError, RuntimeMonitor, spawn_named},
 };
 use serde_json::{Value, json};
 
@@ -362,4 +365,144 @@ async fn two_monitors_on_one_reporter_need_paths_of_their_own() {
             "{text}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_monitors_attached_together_show_each_runtime() {
+    // A second runtime, on threads of its own, watched through its handle.
+    let io = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let main = RuntimeMonitor::builder()
+        .name("main")
+        .interval(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let other = RuntimeMonitor::builder()
+        .name("io")
+        .interval(Duration::from_millis(10))
+        .handle(io.handle().clone())
+        .tasks_endpoint(None)
+        .build()
+        .unwrap();
+    assert_eq!(other.name(), Some("io"));
+    let mon = StatusReporter::builder()
+        .update_holdoff(Duration::ZERO)
+        .extension(RuntimeMonitor::extension_of([&main, &other]).unwrap())
+        .unwrap()
+        .build();
+    mon.publish(json!({}));
+    let server = mon.start_on(listener().await).unwrap();
+    assert!(main.is_running() && other.is_running(), "both start");
+    let addr = server.local_addr();
+    let body = wait_for(LIMIT, || async {
+        let body = get(addr, "/mon/v1/state").await.json();
+        let runtime = &body["internal"]["runtime"];
+        (runtime["main"]["samples"].as_u64()? > 0 && runtime["io"]["samples"].as_u64()? > 0)
+            .then_some(body)
+    })
+    .await
+    .expect("both monitors report samples");
+    let runtime = body["internal"]["runtime"].as_object().unwrap();
+    assert_eq!(runtime.len(), 2, "{body}");
+    assert_eq!(runtime["main"]["workers"], 2, "{body}");
+    assert_eq!(runtime["io"]["workers"], 1, "{body}");
+    assert!(body["internal"]["process"].is_object(), "{body}");
+    assert!(
+        body["internal"].get("extension_conflicts").is_none(),
+        "{body}"
+    );
+    // The tasks listing of the one monitor that serves it.
+    assert_eq!(get(addr, "/mon/v1/tasks").await.status, 200);
+    #[cfg(feature = "prometheus")]
+    {
+        let text = get(addr, "/metrics").await.text();
+        for family in [
+            "monsta_runtime_samples_total counter",
+            "monsta_runtime_workers gauge",
+            "monsta_runtime_worker_busy_seconds_total counter",
+            "process_cpu_seconds_total counter",
+        ] {
+            assert_eq!(
+                text.matches(&format!("\n# TYPE {family}\n")).count(),
+                1,
+                "{family} once:\n{text}"
+            );
+        }
+        assert!(
+            text.contains("\nmonsta_runtime_workers{runtime=\"main\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nmonsta_runtime_workers{runtime=\"io\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nmonsta_runtime_worker_parks_total{runtime=\"io\",worker=\"0\"} "),
+            "{text}"
+        );
+        assert!(!text.contains("monsta_extension_conflicts_total"), "{text}");
+        // A real parser takes it, every runtime series labelled.
+        if prom::have_python() {
+            let mut seen = std::collections::BTreeSet::new();
+            for p in prom::python_parse(&text, "text") {
+                if p.family.starts_with("monsta_runtime_")
+                    && p.family != "monsta_runtime_named_tasks"
+                {
+                    let r = p.labels.get("runtime").cloned();
+                    assert!(matches!(r.as_deref(), Some("main" | "io")), "{p:?}");
+                    seen.extend(r);
+                }
+            }
+            assert_eq!(seen.len(), 2, "both runtimes' series:\n{text}");
+        }
+        if prom::have_promtool() {
+            prom::assert_promtool_clean(&text);
+        }
+    }
+    server.stop().await;
+    mon.stop().await;
+    assert!(!main.is_running() && !other.is_running(), "both stop");
+    io.shutdown_background();
+}
+
+#[tokio::test]
+async fn monitors_attached_together_need_names_of_their_own() {
+    let named = |name: &str| RuntimeMonitor::builder().name(name).build().unwrap();
+    let unnamed = RuntimeMonitor::builder().build().unwrap();
+    let err = |monitors: &[&RuntimeMonitor]| {
+        RuntimeMonitor::extension_of(monitors.iter().copied())
+            .map(drop)
+            .unwrap_err()
+    };
+    assert!(matches!(err(&[]), MonitorError::NoMonitor));
+    assert!(matches!(
+        err(&[&named("a"), &unnamed]),
+        MonitorError::Unnamed
+    ));
+    assert!(matches!(err(&[&named("a"), &named("a")]), MonitorError::DuplicateName(n) if n == "a"));
+    assert!(err(&[&named("a"), &unnamed]).to_string().contains(".name("));
+    // One alone, named or not, attaches.
+    assert!(RuntimeMonitor::extension_of([&unnamed]).is_ok());
+    for bad in ["", "two words", "é", &"x".repeat(65)] {
+        let e = RuntimeMonitor::builder().name(bad).build().unwrap_err();
+        assert!(
+            matches!(&e, MonitorError::Name(n) if n == bad),
+            "{bad:?}: {e}"
+        );
+    }
+    // A named monitor alone keys its report by its name too.
+    let mon = StatusReporter::builder()
+        .update_holdoff(Duration::ZERO)
+        .extension(named("solo").extension())
+        .unwrap()
+        .build();
+    mon.publish(json!({}));
+    let body: Value = serde_json::from_str(&mon.render()).unwrap();
+    assert!(
+        body["internal"]["runtime"]["solo"]["running"].is_boolean(),
+        "{body}"
+    );
 }

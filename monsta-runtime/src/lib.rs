@@ -92,6 +92,13 @@
 //! reporter in the host's startup and stop it in its shutdown, and the
 //! probe follows.
 //!
+//! Several runtimes show on one reporter when their monitors are
+//! [named](RuntimeMonitorBuilder::name) and attached together with
+//! [`RuntimeMonitor::extension_of`]: each report is
+//! `internal.runtime.<name>`, each runtime series below carries the label
+//! `runtime="<name>"`, and the process section and the tasks listing come
+//! once.
+//!
 //! | metric | type | what |
 //! | --- | --- | --- |
 //! | `monsta_runtime_lag_seconds` | gauge | the latest lag |
@@ -140,12 +147,14 @@
     feature = "http",
     doc = "",
     doc = "[`RuntimeMonitor::extension`]: RuntimeMonitor::extension",
+    doc = "[`RuntimeMonitor::extension_of`]: RuntimeMonitor::extension_of",
     doc = "[`StatusReporter::stop`]: monsta_http::StatusReporter::stop"
 )]
 #![cfg_attr(
     not(feature = "http"),
     doc = "",
     doc = "[`RuntimeMonitor::extension`]: https://docs.rs/monsta-runtime/latest/monsta_runtime/struct.RuntimeMonitor.html#method.extension",
+    doc = "[`RuntimeMonitor::extension_of`]: https://docs.rs/monsta-runtime/latest/monsta_runtime/struct.RuntimeMonitor.html#method.extension_of",
     doc = "[`StatusReporter::stop`]: https://docs.rs/monsta-http/latest/monsta_http/struct.StatusReporter.html#method.stop"
 )]
 

@@ -54,6 +54,31 @@ pub enum MonitorError {
     /// The smoothing factor was outside `(0, 1]`.
     #[error("the runtime monitor's smoothing must be in (0, 1], not {0}")]
     Smoothing(f64),
+    /// The [`name`](RuntimeMonitorBuilder::name) was empty, longer than 64
+    /// bytes, or had a character other than an ASCII letter, digit, `_`,
+    /// `-` or `.`.
+    #[error(
+        "the runtime monitor's name {0:?} must be 1 to 64 ASCII letters, digits, `_`, `-` or `.`"
+    )]
+    Name(String),
+    #[cfg(feature = "http")]
+    /// [`RuntimeMonitor::extension_of`] was given no monitor.
+    #[error("extension_of needs at least one runtime monitor")]
+    NoMonitor,
+    #[cfg(feature = "http")]
+    /// [`RuntimeMonitor::extension_of`] was given two or more monitors and
+    /// one of them has no name.
+    #[error(
+        "runtime monitors attached together need names: give each one `.name(\"...\")` on its builder"
+    )]
+    Unnamed,
+    #[cfg(feature = "http")]
+    /// [`RuntimeMonitor::extension_of`] was given two monitors of the same
+    /// name.
+    #[error(
+        "two runtime monitors are named {0:?}: attached together, each needs a name of its own"
+    )]
+    DuplicateName(String),
 }
 
 /// A lag sink: a field the lag is recorded into, in seconds.
@@ -69,6 +94,7 @@ pub struct RuntimeMonitorBuilder {
     sinks: Vec<Sink>,
     callback_queue: usize,
     callback_timeout: Duration,
+    name: Option<String>,
     #[cfg(feature = "http")]
     pub(crate) tasks_endpoint: Option<String>,
 }
@@ -76,6 +102,7 @@ pub struct RuntimeMonitorBuilder {
 impl fmt::Debug for RuntimeMonitorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RuntimeMonitorBuilder")
+            .field("name", &self.name)
             .field("interval", &self.interval)
             .field("stall_threshold", &self.stall_threshold)
             .field("callbacks", &self.callbacks.len())
@@ -95,6 +122,7 @@ impl Default for RuntimeMonitorBuilder {
             sinks: Vec::new(),
             callback_queue: 16,
             callback_timeout: Duration::from_secs(1),
+            name: None,
             #[cfg(feature = "http")]
             tasks_endpoint: Some(crate::DEFAULT_TASKS_ENDPOINT.to_owned()),
         }
@@ -102,6 +130,21 @@ impl Default for RuntimeMonitorBuilder {
 }
 
 impl RuntimeMonitorBuilder {
+    /// Names the monitor, to tell the runtimes apart where one reporter
+    /// shows several: attached with `RuntimeMonitor::extension_of` (or
+    /// alone with `RuntimeMonitor::extension`; feature `http`), a named
+    /// monitor's report is
+    /// `internal.runtime.<name>` and its series carry the label
+    /// `runtime="<name>"`. An unnamed monitor's report is
+    /// `internal.runtime` itself, and its series have no such label.
+    ///
+    /// A name is 1 to 64 ASCII letters, digits, `_`, `-` or `.`; another is
+    /// [`MonitorError::Name`] from [`build`](Self::build).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
     /// How often the probe measures (default [`DEFAULT_INTERVAL`]).
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
@@ -211,8 +254,17 @@ impl RuntimeMonitorBuilder {
     /// [`MonitorError::NoRuntime`] without a handle outside a runtime;
     /// [`MonitorError::ZeroDuration`] for a zero interval, threshold or
     /// timeout; [`MonitorError::Smoothing`] for a smoothing outside
-    /// `(0, 1]`.
+    /// `(0, 1]`; [`MonitorError::Name`] for a bad [`name`](Self::name).
     pub fn build(self) -> Result<RuntimeMonitor, MonitorError> {
+        if let Some(name) = &self.name {
+            let ok = (1..=64).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !ok {
+                return Err(MonitorError::Name(name.clone()));
+            }
+        }
         for (option, value) in [
             ("interval", self.interval),
             ("stall_threshold", self.stall_threshold),
@@ -245,6 +297,7 @@ impl RuntimeMonitorBuilder {
                 smoothed,
                 kept: Mutex::new(Kept::default()),
                 stalls: Mutex::new(Vec::new()),
+                name: self.name,
                 #[cfg(feature = "http")]
                 tasks_endpoint: self.tasks_endpoint,
             }),
@@ -278,6 +331,7 @@ pub struct RuntimeMonitor {
 impl fmt::Debug for RuntimeMonitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RuntimeMonitor")
+            .field("name", &self.shared.name)
             .field("interval", &self.shared.interval)
             .field("running", &self.is_running())
             .finish_non_exhaustive()
@@ -303,6 +357,7 @@ pub(crate) struct Shared {
     kept: Mutex<Kept>,
     /// The stall watcher's view of the workers.
     stalls: Mutex<Vec<Watched>>,
+    name: Option<String>,
     #[cfg(feature = "http")]
     pub(crate) tasks_endpoint: Option<String>,
 }
@@ -382,6 +437,11 @@ impl RuntimeMonitor {
         }
         self.shared.running.store(false, Relaxed);
         self.shared.dispatcher.close();
+    }
+
+    /// The monitor's [`name`](RuntimeMonitorBuilder::name), if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
     }
 
     /// Whether the probe is running.

@@ -6,13 +6,20 @@ use std::sync::Arc;
 
 use monsta_http::{Extension, ExtensionResponse, MetricKind, MetricsWriter};
 
-use crate::{RuntimeMonitor, process::process_info, tasks};
+use crate::{MonitorError, RuntimeMonitor, RuntimeReport, process::process_info, tasks};
 
 /// The default path of the named tasks' listing.
 pub const DEFAULT_TASKS_ENDPOINT: &str = "/mon/v1/tasks";
 
-/// The monitor as a reporter's extension.
-struct Attached(RuntimeMonitor);
+/// Monitors as one reporter's extension: one unnamed monitor, or named
+/// ones (then `internal.runtime` is keyed by name and every runtime series
+/// has a `runtime` label).
+struct Attached {
+    monitors: Vec<RuntimeMonitor>,
+    named: bool,
+    /// The distinct tasks endpoints of the monitors.
+    paths: Vec<String>,
+}
 
 impl RuntimeMonitor {
     /// The monitor as an [`Extension`] to attach to a reporter with
@@ -22,14 +29,112 @@ impl RuntimeMonitor {
     /// its [`tasks_endpoint`](crate::RuntimeMonitorBuilder::tasks_endpoint),
     /// and starts and stops with the reporter's servers. The reporter keeps
     /// the monitor.
+    ///
+    /// A [named](crate::RuntimeMonitorBuilder::name) monitor's report is
+    /// `internal.runtime.<name>` and its series carry `runtime="<name>"`,
+    /// as with [`extension_of`](Self::extension_of). To show several
+    /// runtimes on one reporter, attach them together with that: attached
+    /// one by one, the second's `internal.runtime` and families would be
+    /// the first one's names, and are left out.
     pub fn extension(&self) -> Arc<dyn Extension> {
-        Arc::new(Attached(self.clone()))
+        Arc::new(Attached::new(vec![self.clone()]))
+    }
+
+    /// Several monitors as one [`Extension`]: one reporter shows each
+    /// runtime's report as `internal.runtime.<name>`, its series with the
+    /// label `runtime="<name>"` (each family once, with every monitor's
+    /// series), `internal.process` and the process metrics once, and
+    /// serves the named tasks (a process-wide registry) on each distinct
+    /// [`tasks_endpoint`](crate::RuntimeMonitorBuilder::tasks_endpoint) of
+    /// the monitors. The monitors start and stop with the reporter.
+    ///
+    /// ```
+    /// use monsta_http::StatusReporter;
+    /// use monsta_runtime::RuntimeMonitor;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let io = tokio::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .enable_all()
+    ///     .build()?;
+    /// let main = RuntimeMonitor::builder().name("main").build()?;
+    /// let io_monitor = RuntimeMonitor::builder()
+    ///     .name("io")
+    ///     .handle(io.handle().clone())
+    ///     .build()?;
+    /// let mon = StatusReporter::builder()
+    ///     .extension(RuntimeMonitor::extension_of([&main, &io_monitor])?)?
+    ///     .build();
+    /// mon.publish(serde_json::json!({}));
+    /// let body: serde_json::Value = serde_json::from_str(&mon.render())?;
+    /// assert!(body["internal"]["runtime"]["main"].is_object());
+    /// assert!(body["internal"]["runtime"]["io"].is_object());
+    /// # drop(mon);
+    /// # io.shutdown_background();
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MonitorError::NoMonitor`] for none; with two or more,
+    /// [`MonitorError::Unnamed`] if one has no
+    /// [`name`](crate::RuntimeMonitorBuilder::name) and
+    /// [`MonitorError::DuplicateName`] if two share one.
+    pub fn extension_of<'a>(
+        monitors: impl IntoIterator<Item = &'a RuntimeMonitor>,
+    ) -> Result<Arc<dyn Extension>, MonitorError> {
+        let monitors: Vec<RuntimeMonitor> = monitors.into_iter().cloned().collect();
+        if monitors.is_empty() {
+            return Err(MonitorError::NoMonitor);
+        }
+        if monitors.len() > 1 {
+            let mut seen = std::collections::HashSet::new();
+            for m in &monitors {
+                let name = m.name().ok_or(MonitorError::Unnamed)?;
+                if !seen.insert(name) {
+                    return Err(MonitorError::DuplicateName(name.to_owned()));
+                }
+            }
+        }
+        Ok(Arc::new(Attached::new(monitors)))
+    }
+}
+
+impl Attached {
+    fn new(monitors: Vec<RuntimeMonitor>) -> Self {
+        let named = monitors.iter().any(|m| m.name().is_some());
+        let mut paths: Vec<String> = Vec::new();
+        for m in &monitors {
+            if let Some(p) = &m.shared.tasks_endpoint
+                && !paths.contains(p)
+            {
+                paths.push(p.clone());
+            }
+        }
+        Attached {
+            monitors,
+            named,
+            paths,
+        }
     }
 }
 
 impl Extension for Attached {
     fn internal(&self, out: &mut serde_json::Map<String, serde_json::Value>) {
-        if let Ok(v) = serde_json::to_value(self.0.report()) {
+        let runtime = if self.named {
+            let mut each = serde_json::Map::new();
+            for m in &self.monitors {
+                if let (Some(name), Ok(v)) = (m.name(), serde_json::to_value(m.report())) {
+                    each.insert(name.to_owned(), v);
+                }
+            }
+            Ok(serde_json::Value::Object(each))
+        } else {
+            serde_json::to_value(self.monitors[0].report())
+        };
+        if let Ok(v) = runtime {
             out.insert("runtime".to_owned(), v);
         }
         if let Ok(v) = serde_json::to_value(process_info()) {
@@ -38,11 +143,11 @@ impl Extension for Attached {
     }
 
     fn metrics(&self, out: &mut MetricsWriter) {
-        write_metrics(&self.0, out);
+        write_metrics(&self.monitors, out);
     }
 
     fn answer(&self, path: &str, query: Option<&str>) -> Option<ExtensionResponse> {
-        if self.0.shared.tasks_endpoint.as_deref() != Some(path) {
+        if !self.paths.iter().any(|p| p == path) {
             return None;
         }
         let mut text = false;
@@ -79,136 +184,217 @@ impl Extension for Attached {
     }
 
     fn paths(&self) -> Vec<String> {
-        self.0.shared.tasks_endpoint.iter().cloned().collect()
+        self.paths.clone()
     }
 
     fn started(&self) {
-        self.0.start();
+        for m in &self.monitors {
+            m.start();
+        }
     }
 
     fn stopped(&self) {
-        self.0.stop();
+        for m in &self.monitors {
+            m.stop();
+        }
     }
 }
 
-/// The runtime and process metrics of `monitor`: the names the crate docs
+/// One monitor's figures, read once per scrape.
+struct Seen<'a> {
+    name: Option<&'a str>,
+    report: RuntimeReport,
+    last: Option<crate::RuntimeSample>,
+}
+
+/// Writes the family `name` with a sample per monitor that `value` gives
+/// one for, labelled `runtime="<name>"` for a named monitor; nothing if
+/// none does.
+fn each_runtime(
+    out: &mut MetricsWriter,
+    seen: &[Seen<'_>],
+    name: &str,
+    help: &str,
+    kind: MetricKind,
+    value: impl Fn(&Seen<'_>) -> Option<f64>,
+) {
+    let values: Vec<(Option<&str>, f64)> = seen
+        .iter()
+        .filter_map(|s| value(s).map(|v| (s.name, v)))
+        .collect();
+    if values.is_empty() {
+        return;
+    }
+    out.family(name, help, kind);
+    for (runtime, v) in values {
+        match runtime {
+            Some(r) => out.sample(name, kind, &[("runtime", r)], v),
+            None => out.sample(name, kind, &[], v),
+        };
+    }
+}
+
+/// Writes the per-worker family `name`: a sample per worker of each
+/// monitor's latest sample, labelled `worker` (and `runtime` for a named
+/// monitor); nothing if no monitor has workers yet.
+fn each_worker(
+    out: &mut MetricsWriter,
+    seen: &[Seen<'_>],
+    name: &str,
+    help: &str,
+    kind: MetricKind,
+    value: impl Fn(&crate::WorkerSample) -> f64,
+) {
+    fn workers<'s>(s: &'s Seen<'_>) -> &'s [crate::WorkerSample] {
+        s.last.as_ref().map_or(&[], |l| &l.worker)
+    }
+    if seen.iter().all(|s| workers(s).is_empty()) {
+        return;
+    }
+    out.family(name, help, kind);
+    for s in seen {
+        for (i, w) in workers(s).iter().enumerate() {
+            let index = i.to_string();
+            match s.name {
+                Some(r) => out.sample(name, kind, &[("runtime", r), ("worker", &index)], value(w)),
+                None => out.sample(name, kind, &[("worker", &index)], value(w)),
+            };
+        }
+    }
+}
+
+/// The runtime and process metrics of `monitors`: the names the crate docs
 /// list.
-fn write_metrics(monitor: &RuntimeMonitor, out: &mut MetricsWriter) {
+fn write_metrics(monitors: &[RuntimeMonitor], out: &mut MetricsWriter) {
     use MetricKind::{Counter, Gauge};
-    let r = monitor.report();
-    let last = monitor.last();
-    if let Some(lag) = r.lag_ms {
-        out.single(
-            "monsta_runtime_lag_seconds",
-            "Scheduling lag of the latest probe.",
-            Gauge,
-            lag / 1e3,
-        );
-    }
-    if let Some(lag) = r.lag_smoothed_ms {
-        out.single(
-            "monsta_runtime_lag_smoothed_seconds",
-            "Smoothed scheduling lag.",
-            Gauge,
-            lag / 1e3,
-        );
-    }
-    out.single(
+    let seen: Vec<Seen<'_>> = monitors
+        .iter()
+        .map(|m| Seen {
+            name: m.name(),
+            report: m.report(),
+            last: m.last(),
+        })
+        .collect();
+    let seen = &seen[..];
+    each_runtime(
+        out,
+        seen,
+        "monsta_runtime_lag_seconds",
+        "Scheduling lag of the latest probe.",
+        Gauge,
+        |s| s.report.lag_ms.map(|l| l / 1e3),
+    );
+    each_runtime(
+        out,
+        seen,
+        "monsta_runtime_lag_smoothed_seconds",
+        "Smoothed scheduling lag.",
+        Gauge,
+        |s| s.report.lag_smoothed_ms.map(|l| l / 1e3),
+    );
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_lag_max_seconds",
         "Largest scheduling lag of the last minute.",
         Gauge,
-        r.max_lag_1m_ms / 1e3,
+        |s| Some(s.report.max_lag_1m_ms / 1e3),
     );
-    out.single(
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_stall_max_seconds",
         "Longest worker stall of the last minute.",
         Gauge,
-        r.max_stall_1m_ms / 1e3,
+        |s| Some(s.report.max_stall_1m_ms / 1e3),
     );
-    out.single(
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_workers",
         "Worker threads of the runtime.",
         Gauge,
-        r.workers as f64,
+        |s| Some(s.report.workers as f64),
     );
-    out.single(
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_alive_tasks",
         "Tasks alive on the runtime.",
         Gauge,
-        r.alive_tasks as f64,
+        |s| Some(s.report.alive_tasks as f64),
     );
-    out.single(
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_global_queue_depth",
         "Tasks in the runtime's global queue.",
         Gauge,
-        r.global_queue_depth as f64,
+        |s| Some(s.report.global_queue_depth as f64),
     );
-    out.single(
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_samples",
         "Samples the probe took.",
         Counter,
-        r.samples as f64,
+        |s| Some(s.report.samples as f64),
     );
-    out.single(
+    each_runtime(
+        out,
+        seen,
         "monsta_runtime_callback_dropped",
         "Samples the callbacks did not get.",
         Counter,
-        r.callbacks_dropped as f64,
+        |s| Some(s.report.callbacks_dropped as f64),
     );
+    // The registry is the process's: one sample, whatever the monitors.
     out.single(
         "monsta_runtime_named_tasks",
         "Named tasks registered now.",
         Gauge,
-        r.named_tasks as f64,
+        crate::tasks::registry_len() as f64,
     );
-    if let Some(s) = last.filter(|s| !s.worker.is_empty()) {
-        let labels: Vec<String> = (0..s.worker.len()).map(|i| i.to_string()).collect();
-        let each = |out: &mut MetricsWriter,
-                    name: &str,
-                    help: &str,
-                    kind: MetricKind,
-                    f: &dyn Fn(&crate::WorkerSample) -> f64| {
-            out.family(name, help, kind);
-            for (w, l) in s.worker.iter().zip(&labels) {
-                out.sample(name, kind, &[("worker", l)], f(w));
-            }
-        };
-        each(
-            out,
-            "monsta_runtime_worker_busy_seconds",
-            "Time the worker was busy.",
-            Counter,
-            &|w| w.busy.as_secs_f64(),
-        );
-        each(
-            out,
-            "monsta_runtime_worker_busy_ratio",
-            "Busy share of the worker since the previous probe.",
-            Gauge,
-            &|w| w.busy_ratio,
-        );
-        each(
-            out,
-            "monsta_runtime_worker_parks",
-            "Times the worker parked.",
-            Counter,
-            &|w| w.park_count as f64,
-        );
-        each(
-            out,
-            "monsta_runtime_worker_park_unparks",
-            "Times the worker parked and unparked.",
-            Counter,
-            &|w| w.park_unpark_count as f64,
-        );
-        each(
-            out,
-            "monsta_runtime_worker_stall_seconds",
-            "Current or latest stall of the worker, at least the threshold.",
-            Gauge,
-            &|w| w.stall.as_secs_f64(),
-        );
-    }
+    each_worker(
+        out,
+        seen,
+        "monsta_runtime_worker_busy_seconds",
+        "Time the worker was busy.",
+        Counter,
+        |w| w.busy.as_secs_f64(),
+    );
+    each_worker(
+        out,
+        seen,
+        "monsta_runtime_worker_busy_ratio",
+        "Busy share of the worker since the previous probe.",
+        Gauge,
+        |w| w.busy_ratio,
+    );
+    each_worker(
+        out,
+        seen,
+        "monsta_runtime_worker_parks",
+        "Times the worker parked.",
+        Counter,
+        |w| w.park_count as f64,
+    );
+    each_worker(
+        out,
+        seen,
+        "monsta_runtime_worker_park_unparks",
+        "Times the worker parked and unparked.",
+        Counter,
+        |w| w.park_unpark_count as f64,
+    );
+    each_worker(
+        out,
+        seen,
+        "monsta_runtime_worker_stall_seconds",
+        "Current or latest stall of the worker, at least the threshold.",
+        Gauge,
+        |w| w.stall.as_secs_f64(),
+    );
     let p = process_info();
     let opt =
         |out: &mut MetricsWriter, name: &str, help: &str, kind: MetricKind, v: Option<f64>| {
