@@ -1,7 +1,7 @@
 //! The cost of the instrument wrappers: a ready future polled bare and
 //! through each wrapper, the guards next to the gauge updates they make,
 //! the precise clock read the wrappers pay for, and a named spawn next to a
-//! bare `tokio::spawn`.
+//! bare `tokio::spawn` and tokio-metrics' `TaskMonitor` (the peer).
 //!
 //! Run with `cargo bench -p monsta-bench --bench instrument`. The targets:
 //! each wrapper ≤ the bare future + one precise clock read + the field
@@ -144,6 +144,25 @@ fn spawns(c: &mut Criterion) {
             .expect("joined")
         })
     });
+    // The peer: tokio-metrics' `TaskMonitor`. A listing of each task's own
+    // polls needs a monitor per task (one made with each spawn); a shared
+    // one only sums them.
+    c.bench_function("instrument/spawn/task_monitor_each", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let monitor = tokio_metrics::TaskMonitor::new();
+                tokio::spawn(monitor.instrument(async { black_box(1u64) })).await
+            })
+            .expect("joined")
+        })
+    });
+    let shared = tokio_metrics::TaskMonitor::new();
+    c.bench_function("instrument/spawn/task_monitor_shared", |b| {
+        b.iter(|| {
+            rt.block_on(async { tokio::spawn(shared.instrument(async { black_box(1u64) })).await })
+                .expect("joined")
+        })
+    });
 }
 
 /// Each wrapper against the sum its target adds up, timed in the same
@@ -261,6 +280,34 @@ fn paired(c: &mut Criterion) {
             })
         },
         &|| rt.block_on(async { tokio::spawn(async { black_box(1u64) }).await }),
+    );
+    // The peer, a `TaskMonitor` made with each spawn, against the same
+    // bare spawn, and the named spawn against it.
+    let each = || {
+        rt.block_on(async {
+            let monitor = tokio_metrics::TaskMonitor::new();
+            tokio::spawn(monitor.instrument(async { black_box(1u64) })).await
+        })
+    };
+    paired::bench(
+        c,
+        G,
+        "task_monitor_each",
+        "TaskMonitor each / tokio::spawn",
+        &each,
+        &|| rt.block_on(async { tokio::spawn(async { black_box(1u64) }).await }),
+    );
+    paired::bench(
+        c,
+        G,
+        "spawn_named_vs_task_monitor",
+        "spawn_named / TaskMonitor each",
+        &|| {
+            rt.block_on(async {
+                monsta::runtime::spawn_named("bench", async { black_box(1u64) }).await
+            })
+        },
+        &each,
     );
 }
 
