@@ -141,6 +141,15 @@
 //! [`set_max_tasks`] says otherwise); past it, new named tasks run
 //! unregistered and are counted ([`unregistered`]). Finished tasks leave
 //! it.
+//!
+//! The registry counts each task's polls and poll time itself, on the
+//! precise clock, rather than through tokio-metrics' `TaskMonitor`: a
+//! monitor's metrics are totals over the tasks it instruments, with no
+//! task's current state or time of its last poll, which the listing shows.
+//! A named spawn costs what a spawn with a monitor of its own costs
+//! (the repository's `BENCHMARKS.md` has the figures); for totals over a
+//! kind of task, a `TaskMonitor` around the future given to `spawn_named`
+//! works as well.
 // The two links of "On a reporter" lead to items of the `http` feature;
 // built without it, to the documentation on docs.rs.
 #![cfg_attr(
