@@ -13,15 +13,19 @@ use std::{
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
-use serde::{
-    Deserialize, Deserializer, Serialize, Serializer,
-    de::{self, DeserializeSeed},
-    ser::{SerializeMap, SerializeSeq},
-};
+use serde::Deserializer;
+
+mod export;
+mod json;
+
+pub use json::{FamilySnapshot, SeriesSnapshot};
+
+use export::{Labelled, with_pairs};
+use json::SeqSeed;
 
 use crate::{
     Clock, Error,
-    export::{Family as ExportFamily, HistogramSample, Sample, Samples},
+    export::{Family as ExportFamily, Samples},
     fields::{Build, Field, FieldConfig, FieldKind, LabelQuery, LabelSet, Labels},
     params,
 };
@@ -663,31 +667,6 @@ impl<L: Labels, F> Series<L, F> {
     }
 }
 
-/// Runs `f` with `names` paired with the values of `text` that end at
-/// `ends`, from an array on the stack for the usual few labels.
-fn with_pairs<R>(
-    names: &[&str],
-    text: &str,
-    ends: &[usize],
-    f: impl FnOnce(&[(&str, &str)]) -> R,
-) -> R {
-    const STACK: usize = 12;
-    let pair = |i: usize| {
-        let start = if i == 0 { 0 } else { ends[i - 1] };
-        (names[i], &text[start..ends[i]])
-    };
-    let n = ends.len().min(names.len());
-    if n <= STACK {
-        let mut pairs = [("", ""); STACK];
-        for (i, slot) in pairs.iter_mut().enumerate().take(n) {
-            *slot = pair(i);
-        }
-        f(&pairs[..n])
-    } else {
-        f(&(0..n).map(pair).collect::<Vec<_>>())
-    }
-}
-
 impl<L, F: fmt::Debug> fmt::Debug for Family<L, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Family")
@@ -696,90 +675,6 @@ impl<L, F: fmt::Debug> fmt::Debug for Family<L, F> {
             .field("max_series", &self.max_series)
             .field("overflowed", &self.overflowed())
             .finish_non_exhaustive()
-    }
-}
-
-/// One series of a [`FamilySnapshot`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeriesSnapshot<S> {
-    /// Its labels (`{"overflow": "true"}` for the overflow series).
-    pub labels: LabelSet,
-    /// The child's value.
-    pub value: S,
-}
-
-/// The value of a [`Family`]: its series in creation order.
-pub type FamilySnapshot<S> = Vec<SeriesSnapshot<S>>;
-
-struct SeriesJson<'a, L, F> {
-    series: &'a Series<L, F>,
-    names: &'static [&'static str],
-}
-
-impl<L: Labels, F: Serialize> Serialize for SeriesJson<'_, L, F> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry(
-            "labels",
-            &LabelsJson {
-                series: self.series,
-                names: self.names,
-            },
-        )?;
-        map.serialize_entry("value", &self.series.child)?;
-        map.end()
-    }
-}
-
-/// A series' labels as a JSON object, written straight from the label set.
-struct LabelsJson<'a, L, F> {
-    series: &'a Series<L, F>,
-    names: &'static [&'static str],
-}
-
-impl<L: Labels, F> Serialize for LabelsJson<'_, L, F> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.series.label_count(self.names)))?;
-        let mut failed = None;
-        self.series.each_label(self.names, &mut |n, v| {
-            if failed.is_none()
-                && let Err(e) = map.serialize_entry(n, v)
-            {
-                failed = Some(e);
-            }
-        });
-        match failed {
-            Some(e) => Err(e),
-            None => map.end(),
-        }
-    }
-}
-
-impl<L: Labels, F: Serialize + Send + Sync + 'static> Serialize for Family<L, F> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.expire();
-        // The tables' read locks are held while the series are written,
-        // rather than a reference count taken on each series: creating or
-        // removing a series waits meanwhile (each of those holds one table
-        // at a time, so this cannot deadlock with them); updates do not.
-        let tables: Vec<_> = self.tables.iter().map(Table::read).collect();
-        let overflow = (self.overflowed() > 0).then(|| Arc::clone(&self.overflow.read()));
-        let mut all: Vec<(u64, &Series<L, F>)> = Vec::with_capacity(self.len() + 1);
-        for table in &tables {
-            all.extend(table.iter().map(|series| (series.seq, &**series)));
-        }
-        all.sort_unstable_by_key(|&(seq, _)| seq);
-        if let Some(overflow) = &overflow {
-            all.push((u64::MAX, overflow));
-        }
-        let mut seq = s.serialize_seq(Some(all.len()))?;
-        for &(_, series) in &all {
-            seq.serialize_element(&SeriesJson {
-                series,
-                names: self.names,
-            })?;
-        }
-        seq.end()
     }
 }
 
@@ -839,119 +734,6 @@ impl<L: Labels, F: Field + 'static> Field for Family<L, F> {
 impl<L: Labels, F: Build + 'static> Build for Family<L, F> {
     fn build(config: &FieldConfig, clock: &Clock) -> Result<Self, Error> {
         Self::with_config(config, clock)
-    }
-}
-
-/// A child's samples, with the series' labels put in front.
-struct Labelled<'a> {
-    out: &'a mut dyn Samples,
-    labels: &'a [(&'a str, &'a str)],
-    families: &'static [ExportFamily],
-}
-
-impl Labelled<'_> {
-    fn with(&mut self, family: usize, more: &[(&str, &str)], value: Sample<'_>) {
-        const STACK: usize = 12;
-        let n = self.labels.len() + more.len();
-        if more.is_empty() {
-            self.out.series(family, self.labels, value);
-        } else if n <= STACK {
-            let mut all = [("", ""); STACK];
-            for (slot, pair) in all.iter_mut().zip(self.labels.iter().chain(more)) {
-                *slot = *pair;
-            }
-            self.out.series(family, &all[..n], value);
-        } else {
-            let mut all = self.labels.to_vec();
-            all.extend_from_slice(more);
-            self.out.series(family, &all, value);
-        }
-    }
-}
-
-impl Samples for Labelled<'_> {
-    fn counter(&mut self, family: usize, value: u64) {
-        self.with(family, &[], Sample::Counter(value));
-    }
-    fn counter_f64(&mut self, family: usize, value: f64) {
-        self.with(family, &[], Sample::CounterF64(value));
-    }
-    fn gauge(&mut self, family: usize, value: f64) {
-        self.with(family, &[], Sample::Gauge(value));
-    }
-    fn labelled(&mut self, family: usize, label_value: &str, value: f64) {
-        let name = self
-            .families
-            .get(family)
-            .and_then(|f| f.label)
-            .unwrap_or("label");
-        self.with(family, &[(name, label_value)], Sample::Gauge(value));
-    }
-    fn info(&mut self, family: usize, value: &str) {
-        self.with(family, &[], Sample::Info(value));
-    }
-    fn histogram(&mut self, family: usize, value: HistogramSample<'_>) {
-        self.with(family, &[], Sample::Histogram(value));
-    }
-    fn series(&mut self, family: usize, labels: &[(&str, &str)], value: Sample<'_>) {
-        self.with(family, labels, value);
-    }
-}
-
-/// Reads a family's snapshot, each child's value with
-/// [`Field::deserialize_snapshot`].
-struct SeqSeed<F>(PhantomData<F>);
-
-impl<'de, F: Field> de::Visitor<'de> for SeqSeed<F> {
-    type Value = FamilySnapshot<F::Snapshot>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of {\"labels\", \"value\"} objects")
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(series) = seq.next_element_seed(SeriesSeed::<F>(PhantomData))? {
-            out.push(series);
-        }
-        Ok(out)
-    }
-}
-
-struct SeriesSeed<F>(PhantomData<F>);
-
-impl<'de, F: Field> DeserializeSeed<'de> for SeriesSeed<F> {
-    type Value = SeriesSnapshot<F::Snapshot>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, F: Field> de::Visitor<'de> for SeriesSeed<F> {
-    type Value = SeriesSnapshot<F::Snapshot>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a {\"labels\", \"value\"} object")
-    }
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut labels, mut value) = (None, None);
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "labels" => labels = Some(map.next_value::<LabelSet>()?),
-                "value" => value = Some(map.next_value_seed(ValueSeed::<F>(PhantomData))?),
-                other => return Err(de::Error::unknown_field(other, &["labels", "value"])),
-            }
-        }
-        Ok(SeriesSnapshot {
-            labels: labels.ok_or_else(|| de::Error::missing_field("labels"))?,
-            value: value.ok_or_else(|| de::Error::missing_field("value"))?,
-        })
-    }
-}
-
-struct ValueSeed<F>(PhantomData<F>);
-
-impl<'de, F: Field> DeserializeSeed<'de> for ValueSeed<F> {
-    type Value = F::Snapshot;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<F::Snapshot, D::Error> {
-        F::deserialize_snapshot(d)
     }
 }
 
