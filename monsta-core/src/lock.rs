@@ -195,7 +195,7 @@ fn me() -> usize {
 
 /// Locks `addr` (not 0, even: a state's address), waiting while another
 /// thread holds it; reentrant. Returns whether the address is held in its
-/// stripe's slot (else in the stripe's table), for [`unlock_held`].
+/// stripe's slot (else in the stripe's table), for the unlock.
 #[inline]
 fn lock(addr: usize, me: usize) -> bool {
     lock_in(stripe(addr), addr, me)
@@ -328,7 +328,7 @@ fn unlock_held(addr: usize, me: usize, in_slot: bool) {
     unlock_in(stripe(addr), addr, me, in_slot);
 }
 
-/// [`unlock_held`] on `addr`'s stripe, found already.
+/// `unlock_held` (the tests' unlock) on `addr`'s stripe, found already.
 #[inline]
 fn unlock_in(stripe: &Stripe, addr: usize, me: usize, in_slot: bool) {
     if in_slot {

@@ -134,7 +134,7 @@
 //! lists while it lives: its name, tokio's id, the spawn site (file, line
 //! and column, through `#[track_caller]`), its age, poll count, total and
 //! mean poll time, the time since its last poll, and whether it is idle,
-//! scheduled (woken, waiting for a worker) or running. [`tasks`] returns
+//! scheduled (woken, waiting for a worker) or running. [`tasks()`] returns
 //! the list; an attached reporter serves it on `/mon/v1/tasks` as JSON, and
 //! with `?format=text` as an aligned table for a terminal. The registry
 //! holds at most [`max_tasks`] tasks ([`DEFAULT_MAX_TASKS`] unless

@@ -80,7 +80,7 @@ pub enum MonitorError {
     DuplicateName(String),
 }
 
-/// Watches a tokio runtime's health: see the [crate](crate) docs.
+/// Watches a tokio runtime's health: see the [crate] docs.
 ///
 /// A cheap [`Clone`] handle. The probe runs from [`start`](Self::start)
 /// until [`stop`](Self::stop), until every handle is dropped, or until the
