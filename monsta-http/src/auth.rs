@@ -29,7 +29,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::security::{HEALTH_ENDPOINT, Security, token_hash};
+use crate::{
+    peer::PeerKey,
+    security::{HEALTH_ENDPOINT, Security, token_hash},
+};
 
 /// The address of the client of a request, as a request extension: monsta's
 /// own server adds it to every request, and the checks read it (or axum's
@@ -64,26 +67,6 @@ const CONCURRENT_CHECKS: usize = 2;
 /// cost 10, as Prometheus' exporter-toolkit uses).
 const FAKE_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
-/// Which clients share an entry of the failure table: an IPv4 address, or
-/// the /64 of an IPv6 one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Client {
-    V4(u32),
-    V6(u64),
-}
-
-impl Client {
-    fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Client::V4(v4.into()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Client::V4(v4.into()),
-                None => Client::V6((u128::from(v6) >> 64) as u64),
-            },
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
@@ -95,21 +78,21 @@ struct Failures {
 /// is, the eighth whose last failure is oldest.
 #[derive(Default)]
 pub(crate) struct FailureTable {
-    entries: HashMap<Client, Failures>,
+    entries: HashMap<PeerKey, Failures>,
     forgotten: u64,
 }
 
 impl FailureTable {
     /// The delay before an answer to `ip`, from its failures so far.
     fn delay(&self, ip: IpAddr, now: Instant) -> Duration {
-        match self.entries.get(&Client::of(ip)) {
+        match self.entries.get(&PeerKey::of(ip)) {
             Some(f) if now.duration_since(f.last) < FORGET_AFTER => delay_after(f.count),
             _ => Duration::ZERO,
         }
     }
 
     fn fail(&mut self, ip: IpAddr, now: Instant) {
-        let key = Client::of(ip);
+        let key = PeerKey::of(ip);
         if !self.entries.contains_key(&key) && self.entries.len() >= MAX_TRACKED {
             self.make_room(now);
         }
@@ -125,7 +108,7 @@ impl FailureTable {
     }
 
     fn succeed(&mut self, ip: IpAddr) {
-        self.entries.remove(&Client::of(ip));
+        self.entries.remove(&PeerKey::of(ip));
     }
 
     fn make_room(&mut self, now: Instant) {
@@ -135,7 +118,7 @@ impl FailureTable {
         if self.entries.len() >= MAX_TRACKED {
             // The eighth whose last failure is oldest, at once, so that a
             // flood pays for this scan once per MAX_TRACKED / 8 addresses.
-            let mut by_age: Vec<(Instant, Client)> =
+            let mut by_age: Vec<(Instant, PeerKey)> =
                 self.entries.iter().map(|(k, f)| (f.last, *k)).collect();
             let cut = (MAX_TRACKED / 8).max(1);
             by_age.select_nth_unstable_by_key(cut - 1, |(last, _)| *last);

@@ -123,6 +123,7 @@ mod error;
 mod extension;
 mod global;
 mod metrics;
+mod peer;
 mod reporter;
 mod respond;
 mod security;

@@ -1,3 +1,6 @@
+mod export;
+mod json;
+
 use std::{
     fmt,
     hash::BuildHasher,
@@ -14,9 +17,6 @@ use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteG
 use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
 use serde::Deserializer;
-
-mod export;
-mod json;
 
 pub use json::{FamilySnapshot, SeriesSnapshot};
 

@@ -13,27 +13,7 @@ use std::{
 use tokio::sync::Notify;
 
 use super::Activity;
-
-/// Which clients share a per-address cap: an IPv4 address, or the /64
-/// prefix of an IPv6 one (an IPv4-mapped IPv6 address counts as its IPv4
-/// address).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum AddressKey {
-    V4(u32),
-    V6(u64),
-}
-
-impl AddressKey {
-    fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => AddressKey::V4(v4.into()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => AddressKey::V4(v4.into()),
-                None => AddressKey::V6((u128::from(v6) >> 64) as u64),
-            },
-        }
-    }
-}
+use crate::peer::PeerKey;
 
 /// An open connection, as the registry sees it.
 struct Entry {
@@ -47,7 +27,7 @@ struct Entry {
 struct Open {
     next: u64,
     connections: HashMap<u64, Entry>,
-    per_address: HashMap<AddressKey, usize>,
+    per_address: HashMap<PeerKey, usize>,
 }
 
 /// The open connections of one server, with how many each client address
@@ -89,7 +69,7 @@ impl Registry {
     /// A slot for a connection from `peer`, or `None` if that address holds
     /// `per_address` connections already.
     pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr, per_address: usize) -> Option<Slot> {
-        let key = AddressKey::of(peer);
+        let key = PeerKey::of(peer);
         let mut open = self.lock();
         let count = open.per_address.entry(key).or_insert(0);
         if *count >= per_address {
@@ -148,7 +128,7 @@ impl Slot {
 pub(crate) struct Slot {
     pub(super) registry: Arc<Registry>,
     id: u64,
-    key: AddressKey,
+    key: PeerKey,
     pub(super) activity: Arc<Activity>,
     pub(super) evict: Arc<Notify>,
 }
@@ -172,15 +152,6 @@ mod tests {
 
     use super::*;
     use crate::connection::Busy;
-
-    #[test]
-    fn ipv6_clients_share_a_slice_per_64_and_mapped_ipv4_is_ipv4() {
-        let key = |s: &str| AddressKey::of(s.parse().unwrap());
-        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("::ffff:127.0.0.1"), key("127.0.0.1"));
-        assert_ne!(key("127.0.0.1"), key("127.0.0.2"));
-    }
 
     #[test]
     fn an_address_holds_at_most_its_share_and_gets_it_back() {

@@ -273,10 +273,10 @@ impl RequestMonitorBuilder {
 
     /// Whether requests get a `monsta.request` span (target
     /// `monsta::request`, level `INFO`), the root of their span tree
-    /// (default true; without a [`SpanTreeLayer`](super::SpanTreeLayer) it is only a span, seen
-    /// by the subscriber's other layers as the context of the request's
-    /// events). A filter that disables it, or the spans inside it,
-    /// leaves them out of the tree.
+    /// (default true; without a [`SpanTreeLayer`](super::SpanTreeLayer) it
+    /// is only a span, seen by the subscriber's other layers as the context
+    /// of the request's events). A filter that disables it, or the spans
+    /// inside it, leaves them out of the tree.
     pub fn span_tree(mut self, on: bool) -> Self {
         self.span_tree = on;
         self
